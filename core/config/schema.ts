@@ -1,0 +1,160 @@
+/**
+ * The one configuration schema of every Pharos process. Strict objects everywhere: an unknown
+ * key is an error that names it, never silently ignored (a typo in `batch_rows` must not run
+ * with the default). Defaults make `pharos all` work with no file at all.
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]*):\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8080');
+
+const role = z.enum(['viewer', 'operator', 'analyst', 'admin']);
+
+const tokenEntry = z
+  .strictObject({
+    name: z.string().min(1),
+    role,
+    /** SHA-256 hex of the token: what should be in a config file. */
+    token_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+    /** A file holding the token in clear (mounted secret); hashed at load, never logged. */
+    token_file: z.string().optional(),
+    /** The token in clear; accepted for development, prefer token_sha256. */
+    token: z.string().min(16, 'a token needs at least 16 characters').optional(),
+  })
+  .refine((t) => [t.token_sha256, t.token_file, t.token].filter(Boolean).length === 1, {
+    message: 'set exactly one of token_sha256, token_file, token',
+  });
+
+const fileInput = z.strictObject({
+  /** Glob patterns of files to tail. */
+  include: z.array(z.string().min(1)).min(1),
+  exclude: z.array(z.string()).default([]),
+  /** `service.name` of the records read from these files. */
+  service: z.string().min(1).default('file'),
+  /** Where to start a file seen for the first time. */
+  start_at: z.enum(['beginning', 'end']).default('end'),
+  /** Lines longer than this are cut and flagged `log.truncated`. */
+  max_line_bytes: z.number().int().min(256).default(1024 * 1024),
+});
+
+const saslConfig = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  username: z.string().min(1),
+  password: z.string().optional(),
+  password_file: z.string().optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** `host.name` stamped on what this process collects. */
+  node_name: z.string().min(1).default(hostname()),
+  /** Where Pharos keeps state: checkpoints, the embedded ClickHouse data, the local broker's logs. */
+  data_dir: z.string().min(1).default('./data'),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+      /** Also write the process's own log to this file, so the collector can ship it (self-monitoring). */
+      file: z.string().optional(),
+    })
+    .prefault({}),
+  kafka: z
+    .strictObject({
+      /** Broker addresses. Empty: `pharos all` starts a local broker (Java 17+) or hands off in process. */
+      brokers: z.array(hostPort).default([]),
+      client_id: z.string().default('pharos'),
+      topics: z
+        .strictObject({
+          logs: z.string().default('pharos.logs'),
+          metrics: z.string().default('pharos.metrics'),
+          alerts: z.string().default('pharos.alerts'),
+          deadletter: z.string().default('pharos.deadletter'),
+        })
+        .prefault({}),
+      /** Partitions of topics Pharos creates itself. */
+      partitions: z.number().int().min(1).max(1024).default(3),
+      ssl: z.boolean().default(false),
+      sasl: saslConfig.optional(),
+      /** The local development broker (`pharos kafka`, and `pharos all` without brokers). */
+      local: z
+        .strictObject({
+          enabled: z.enum(['auto', 'always', 'never']).default('auto'),
+          port: z.number().int().min(1).max(65535).default(19092),
+          controller_port: z.number().int().min(1).max(65535).default(19093),
+          version: z.string().regex(/^3\.9\.\d+$/, 'Pharos runs Kafka 3.9.x').default('3.9.1'),
+          /** Jars fetched from Maven Central; outside git, shared by every checkout. */
+          cache_dir: z.string().optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  clickhouse: z
+    .strictObject({
+      /** A ClickHouse server's HTTP URL. Empty: the embedded chDB engine under `data_dir/clickhouse`. */
+      url: z.string().url().or(z.literal('')).default(''),
+      database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('pharos'),
+      username: z.string().default('default'),
+      password: z.string().optional(),
+      password_file: z.string().optional(),
+      /** Days `otel_logs` keeps rows. */
+      logs_ttl_days: z.number().int().min(1).default(30),
+      /** Days raw metric samples are kept; rollups keep longer. */
+      metrics_ttl_days: z.number().int().min(1).default(30),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      tokens: z.array(tokenEntry).default([]),
+      /** Role of a request without a token while no token is configured (servers then bind to loopback). */
+      anonymous_role: role.default('viewer'),
+    })
+    .prefault({}),
+  collector: z
+    .strictObject({
+      /** Health, metrics and push receivers (OTLP/HTTP, JSON lines). */
+      listen: hostPort.default('127.0.0.1:4318'),
+      files: z.array(fileInput).default([]),
+      /** Tail the stack's own log and readable files under /var/log (`pharos all` default). */
+      self_logs: z.boolean().default(true),
+      batch: z
+        .strictObject({
+          max_records: z.number().int().min(1).default(1000),
+          max_bytes: z.number().int().min(1024).default(900 * 1024),
+          linger_ms: z.number().int().min(0).default(100),
+        })
+        .prefault({}),
+      poll_ms: z.number().int().min(10).default(250),
+    })
+    .prefault({}),
+  pipeline: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:9464'),
+      warehouse: z
+        .strictObject({
+          group_id: z.string().default('pharos-warehouse'),
+          batch_rows: z.number().int().min(1).default(50_000),
+          batch_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+          batch_ms: z.number().int().min(10).default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:9093'),
+      rule_files: z.array(z.string()).default([]),
+      evaluation_interval_ms: z.number().int().min(100).default(15_000),
+    })
+    .prefault({}),
+  dashboard: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:8080'),
+      /** Built React app; served at `/`. */
+      static_dir: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+export type PharosConfig = z.infer<typeof configSchema>;
+export type Role = z.infer<typeof role>;
+export type FileInputConfig = z.infer<typeof fileInput>;
