@@ -1,0 +1,68 @@
+import { resolve } from 'node:path';
+import { startCollector } from '../../collector/collector.js';
+import { defaultSelfInputs } from '../../collector/default-inputs.js';
+import { selectBus } from '../../core/bus/select-bus.js';
+import { createClickHouse, describeClickHouse } from '../../core/clickhouse/client.js';
+import { migrate } from '../../core/clickhouse/migrate.js';
+import { Authenticator } from '../../core/http/auth.js';
+import { startDashboard } from '../../dashboard/server/dashboard-server.js';
+import { ClickHouseLogSearch } from '../../pipeline/warehouse/log-search.js';
+import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
+import { loadRules } from '../../alerts/alerts-service.js';
+import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
+
+const ownLogFile = (dataDir: string) => resolve(dataDir, 'logs', 'pharos.log');
+
+/**
+ * `pharos all` (what `npm start` runs): every component in one process, the embedded ClickHouse
+ * engine under data_dir. The dashboard starts first so a newcomer sees it while the bus comes up.
+ */
+export async function runAll(opts: CommonOptions): Promise<void> {
+  const rt = startRuntime('all', opts, (c) => ownLogFile(c.data_dir));
+  let pipelineReady = false;
+  await runOrExit(rt.log, async () => {
+    const { config, log, registry } = rt;
+    log.info({ clickhouse: describeClickHouse(config), data_dir: resolve(config.data_dir) }, 'starting pharos (all components in one process)');
+    const admin = createClickHouse(config, log, 'admin');
+    await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, log });
+    const query = createClickHouse(config, log, 'query');
+    const ingest = createClickHouse(config, log, 'ingest');
+    rt.onShutdown('clickhouse', async () => {
+      await Promise.allSettled([admin.close(), query.close(), ingest.close()]);
+    });
+
+    const dashboard = await startDashboard({
+      config,
+      log,
+      registry,
+      auth: new Authenticator(config.auth),
+      logs: new ClickHouseLogSearch(query, config.clickhouse.database),
+      ready: () => pipelineReady,
+      ...(config.dashboard.static_dir ? { staticDir: config.dashboard.static_dir } : {}),
+    });
+    rt.onShutdown('dashboard', () => dashboard.close());
+    log.info({ address: dashboard.address }, `dashboard on http://${dashboard.address}/`);
+
+    const selected = await selectBus(config, log, 'all-in-one');
+    if (selected.localBroker) {
+      const broker = selected.localBroker;
+      rt.onShutdown('local kafka', () => broker.stop());
+    }
+    rt.onShutdown('bus', () => selected.bus.close());
+
+    const writer = await startWarehouseWriter({ bus: selected.bus, clickhouse: ingest, config, log, registry });
+    rt.onShutdown('warehouse', () => writer.stop());
+
+    loadRules(config, log);
+
+    const extraFiles = config.collector.self_logs ? defaultSelfInputs(config, config.log.file ?? ownLogFile(config.data_dir)) : [];
+    const collector = await startCollector({ config, bus: selected.bus, log, registry, extraFiles });
+    rt.onShutdown('collector', () => collector.stop());
+    pipelineReady = true;
+    log.info(
+      { files: [...config.collector.files.flatMap((f) => f.include), ...extraFiles.flatMap((f) => f.include)].length, bus: selected.bus.kind },
+      `pharos is running: open http://${dashboard.address}/`,
+    );
+  });
+  await rt.stopped;
+}

@@ -1,0 +1,27 @@
+import { startCollector } from '../../collector/collector.js';
+import { Authenticator } from '../../core/http/auth.js';
+import { startServiceServer } from '../../core/http/service-server.js';
+import { selectBus } from '../../core/bus/select-bus.js';
+import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
+
+/** `pharos collector`: the host agent; needs kafka.brokers. */
+export async function runCollector(opts: CommonOptions): Promise<void> {
+  const rt = startRuntime('collector', opts);
+  await runOrExit(rt.log, async () => {
+    const { bus } = await selectBus(rt.config, rt.log, 'kafka-only');
+    rt.onShutdown('bus', () => bus.close());
+    const collector = await startCollector({ config: rt.config, bus, log: rt.log, registry: rt.registry });
+    rt.onShutdown('collector', () => collector.stop());
+    const server = await startServiceServer({
+      name: 'collector',
+      listen: rt.config.collector.listen,
+      registry: rt.registry,
+      auth: new Authenticator(rt.config.auth),
+      log: rt.log,
+      ready: () => collector.ready(),
+    });
+    rt.onShutdown('http', () => server.close());
+    rt.log.info({ address: server.address }, 'collector running');
+  });
+  await rt.stopped;
+}

@@ -1,0 +1,87 @@
+/**
+ * What every `pharos` subcommand does around its component: load and validate the config (a
+ * config error stops the process naming the key), build the root logger and the process's one
+ * metrics registry, and stop everything in reverse order on SIGINT/SIGTERM.
+ */
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig } from '../core/config/load.js';
+import type { PharosConfig } from '../core/config/schema.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { createRegistry, type Registry } from '../core/telemetry/registry.js';
+
+export interface Runtime {
+  config: PharosConfig;
+  log: Logger;
+  registry: Registry;
+  /** Registers a closer; closers run in reverse order at shutdown. */
+  onShutdown(name: string, close: () => Promise<void>): void;
+  /** Resolves when a signal asked the process to stop and every closer ran. */
+  stopped: Promise<void>;
+}
+
+export interface CommonOptions {
+  config?: string;
+}
+
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+export function loadConfigOrExit(file: string | undefined): PharosConfig {
+  try {
+    return loadConfig({ file });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pharos: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+export function startRuntime(component: string, opts: CommonOptions, logFileDefault?: (c: PharosConfig) => string): Runtime {
+  const config = loadConfigOrExit(opts.config);
+  const logFile = config.log.file ?? logFileDefault?.(config);
+  const log = createLogger({ level: config.log.level, file: logFile ? resolve(logFile) : undefined }).child({ service: `pharos-${component}` });
+  const registry = createRegistry({ component, host: config.node_name });
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      log.error({ timeout_ms: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out: exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    for (const c of closers.reverse()) {
+      try {
+        await c.close();
+      } catch (err) {
+        log.error({ err, part: c.name }, 'error while stopping');
+      }
+    }
+    log.info('stopped');
+    resolveStopped();
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  return { config, log, registry, onShutdown: (name, close) => closers.push({ name, close }), stopped };
+}
+
+/** Runs a command body, turning a startup failure into one clear line and exit code 1. */
+export async function runOrExit(log: Logger | undefined, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (log) log.fatal({ err }, `startup failed: ${message}`);
+    process.stderr.write(`pharos: ${message}\n`);
+    process.exit(1);
+  }
+}

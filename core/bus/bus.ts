@@ -1,0 +1,100 @@
+/**
+ * The bus between collectors and consumers. In production it is Kafka; `pharos all` without a
+ * broker hands records over in process (as Jaeger's all-in-one does). Both keep the contract the
+ * pipeline relies on: per-partition order, keyed partitioning, and offsets committed only after
+ * a batch handler resolved (at-least-once; the warehouse's dedup tokens make it exactly-once).
+ */
+export interface BusMessage {
+  key: Buffer | null;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface ConsumedMessage {
+  key: Buffer | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Offset within its partition (a decimal string, as Kafka gives it). */
+  offset: string;
+  /** Broker or producer timestamp, ms since the epoch. */
+  timestampMs: number;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+}
+
+export interface BusProducer {
+  /** Resolves once every message is acknowledged (acks from all in-sync replicas on Kafka). */
+  send(topic: string, messages: BusMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts. */
+  fromBeginning: boolean;
+  /**
+   * Called with the messages of one partition, in order. Offsets up to the batch's last message
+   * are committed only after it resolves; a rejection is retried (with backoff) from the same offset.
+   */
+  eachBatch: (batch: ConsumedBatch) => Promise<void>;
+}
+
+export interface BusConsumer {
+  stop(): Promise<void>;
+}
+
+export interface Bus {
+  readonly kind: 'kafka' | 'memory';
+  /** For the log line that says which bus was chosen. */
+  readonly description: string;
+  /** Creates the topics Pharos needs if they do not exist. */
+  ensureTopics(topics: string[], partitions: number): Promise<void>;
+  producer(): Promise<BusProducer>;
+  consumer(opts: ConsumerOptions): Promise<BusConsumer>;
+  close(): Promise<void>;
+}
+
+/** Partition of a key: murmur2 as Kafka's default partitioner, so both buses place a host alike. */
+export function partitionForKey(key: Buffer | null, partitions: number, roundRobin: number): number {
+  if (key === null) return roundRobin % partitions;
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}
+
+// Kafka's Java murmur2 (org.apache.kafka.common.utils.Utils.murmur2), seed 0x9747b28c.
+function murmur2(data: Buffer): number {
+  const length = data.length;
+  const m = 0x5bd1e995;
+  const r = 24;
+  let h = 0x9747b28c ^ length;
+  const length4 = length >> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i << 2;
+    let k = (data[i4]! & 0xff) + ((data[i4 + 1]! & 0xff) << 8) + ((data[i4 + 2]! & 0xff) << 16) + ((data[i4 + 3]! & 0xff) << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> r;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m);
+    h ^= k;
+  }
+  const idx = length4 << 2;
+  switch (length % 4) {
+    case 3:
+      h ^= (data[idx + 2]! & 0xff) << 16;
+    // falls through
+    case 2:
+      h ^= (data[idx + 1]! & 0xff) << 8;
+    // falls through
+    case 1:
+      h ^= data[idx]! & 0xff;
+      h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}

@@ -1,0 +1,118 @@
+/**
+ * The Kafka bus: kafkajs with the idempotent producer (acks from all in-sync replicas) and
+ * consumers that commit a partition's offsets only after its batch handler resolved.
+ */
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
+import type { Logger } from '../log.js';
+import type { Bus, BusConsumer, BusMessage, BusProducer, ConsumedMessage, ConsumerOptions } from './bus.js';
+
+const RETRY_MS = [200, 500, 1000, 2000, 5000];
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka' as const;
+  readonly description: string;
+  private readonly closers: Array<() => Promise<void>> = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    brokers: string[],
+    private readonly log: Logger,
+  ) {
+    this.description = `kafka at ${brokers.join(',')}`;
+  }
+
+  async ensureTopics(topics: string[], partitions: number): Promise<void> {
+    const admin: Admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: -1 })),
+        });
+        this.log.info({ topics: missing, partitions }, 'created topics');
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async producer(): Promise<BusProducer> {
+    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    const close = async () => producer.disconnect();
+    this.closers.push(close);
+    return {
+      send: async (topic: string, messages: BusMessage[]) => {
+        await producer.send({
+          topic,
+          acks: -1,
+          compression: CompressionTypes.GZIP,
+          messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
+        });
+      },
+      close,
+    };
+  }
+
+  async consumer(opts: ConsumerOptions): Promise<BusConsumer> {
+    const consumer: Consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024 });
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+    const failures = new Map<string, number>();
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const messages: ConsumedMessage[] = batch.messages.map((m) => ({
+          key: m.key,
+          value: m.value ?? Buffer.alloc(0),
+          headers: stringHeaders(m.headers),
+          offset: m.offset,
+          timestampMs: Number(m.timestamp),
+        }));
+        const id = `${batch.topic}/${batch.partition}`;
+        try {
+          await opts.eachBatch({ topic: batch.topic, partition: batch.partition, messages });
+        } catch (err) {
+          // Not committed: pause the partition for a backoff, then kafkajs fetches the batch again.
+          const n = failures.get(id) ?? 0;
+          failures.set(id, n + 1);
+          const delay = RETRY_MS[Math.min(n, RETRY_MS.length - 1)]!;
+          this.log.warn({ topic: batch.topic, partition: batch.partition, attempt: n + 1, retry_in_ms: delay, err: (err as Error).message }, 'batch handler failed; will retry');
+          const resume = pause();
+          setTimeout(resume, delay).unref();
+          return;
+        }
+        failures.delete(id);
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await heartbeat();
+      },
+    });
+    const stop = async () => consumer.disconnect();
+    this.closers.push(stop);
+    return { stop };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.closers.splice(0).reverse()) await c().catch(() => {});
+  }
+}
+
+function stringHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = first.toString();
+  }
+  return out;
+}
