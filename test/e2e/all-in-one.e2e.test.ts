@@ -1,0 +1,103 @@
+/**
+ * What a newcomer does: `pharos all`, then a line appended to a tailed file shows in the
+ * dashboard, in a real browser. Once on the harness's Kafka broker, once on the in-process bus.
+ */
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { freePort } from '../../core/kafka/local-broker.js';
+import { launchBrowser, SCREENSHOT_DIR } from '../harness/browser.js';
+import { testBrokers } from '../harness/kafka-helpers.js';
+import { spawnPharos, type PharosProcess } from '../harness/pharos-process.js';
+import { waitFor } from '../harness/wait.js';
+
+async function startAll(busEnv: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'pharos-all-'));
+  const appLog = join(dir, 'app.log');
+  writeFileSync(appLog, 'first line before start\n');
+  const port = await freePort();
+  const pharos = spawnPharos(['all'], {
+    PHAROS_DATA_DIR: dir,
+    PHAROS_NODE_NAME: 'e2e-host',
+    PHAROS_DASHBOARD__LISTEN: `127.0.0.1:${port}`,
+    PHAROS_COLLECTOR__LISTEN: `127.0.0.1:${await freePort()}`,
+    PHAROS_COLLECTOR__FILES: `[{include: ["${appLog}"], service: e2e-app, start_at: beginning}]`,
+    PHAROS_COLLECTOR__POLL_MS: '100',
+    ...busEnv,
+  });
+  return { pharos, appLog, base: `http://127.0.0.1:${port}` };
+}
+
+async function findLine(base: string, token: string): Promise<Array<{ body: string; serviceName: string; hostName: string }>> {
+  const res = await fetch(`${base}/api/logs?q=${encodeURIComponent(token)}&from=now-1h`);
+  if (!res.ok) throw new Error(`GET /api/logs: ${res.status} ${await res.text()}`);
+  const json = (await res.json()) as { data: { rows: Array<{ body: string; serviceName: string; hostName: string }> } };
+  return json.data.rows;
+}
+
+describe('pharos all', () => {
+  const running: PharosProcess[] = [];
+  afterAll(async () => {
+    for (const p of running) await p.stop();
+  });
+
+  test('on Kafka: a line appended to a tailed file shows in the dashboard, and the log says which bus was chosen', async () => {
+    const brokers = testBrokers();
+    const { pharos, appLog, base } = await startAll({ PHAROS_KAFKA__BROKERS: brokers.join(',') });
+    running.push(pharos);
+    const [busLine] = await pharos.waitForOutput(/"msg":"bus: [^"]*"/);
+    expect(busLine).toContain(`bus: kafka at ${brokers.join(',')} (kafka.brokers is configured)`);
+    await pharos.waitForOutput(/pharos is running/);
+
+    const token = `e2e_${Date.now().toString(36)}`;
+    const appendedAt = Date.now();
+    appendFileSync(appLog, `ERROR payment failed ${token}\n`);
+    const rows = await waitFor('the appended line in /api/logs', async () => ((await findLine(base, token)).length ? findLine(base, token) : null));
+    const latencyMs = Date.now() - appendedAt;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ body: `ERROR payment failed ${token}`, serviceName: 'e2e-app', hostName: 'e2e-host' });
+    console.log(`file append → /api/logs: ${latencyMs} ms`);
+
+    // The line that was in the file before start was read too (start_at: beginning).
+    expect((await findLine(base, 'before start')).map((r) => r.body)).toEqual(['first line before start']);
+
+    const context = await launchBrowser();
+    try {
+      const page = await context.newPage();
+      await page.goto(base);
+      await page.getByText(`ERROR payment failed ${token}`).waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard-recent-logs.png'), fullPage: false });
+      const fresh = `e2e_live_${Date.now().toString(36)}`;
+      appendFileSync(appLog, `WARN disk almost full ${fresh}\n`);
+      // The page follows live: the new line appears without a reload.
+      await page.getByText(`WARN disk almost full ${fresh}`).waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard-live.png'), fullPage: false });
+    } finally {
+      await context.close();
+    }
+
+    // The stack ships its own log through itself.
+    await waitFor('pharos’s own log in the warehouse', async () => (await findLine(base, 'pharos is running')).length > 0);
+
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/pharos_warehouse_rows_inserted_total\{[^}]*\} [1-9]/);
+
+    expect(await pharos.stop()).toBe(0);
+  });
+
+  test('without Kafka: the in-process bus is chosen and said, and lines still flow', async () => {
+    const { pharos, appLog, base } = await startAll({ PHAROS_KAFKA__LOCAL__ENABLED: 'never' });
+    running.push(pharos);
+    const [busLine] = await pharos.waitForOutput(/"msg":"bus: [^"]*"/);
+    expect(busLine).toContain('bus: in-process hand-off (no Kafka broker) (no kafka.brokers configured and kafka.local.enabled is never)');
+    await pharos.waitForOutput(/pharos is running/);
+    const token = `mem_${Date.now().toString(36)}`;
+    appendFileSync(appLog, `INFO hello ${token}\n`);
+    const rows = await waitFor('the appended line in /api/logs', async () => ((await findLine(base, token)).length ? findLine(base, token) : null));
+    expect(rows.map((r) => r.body)).toEqual([`INFO hello ${token}`]);
+    expect(await pharos.stop()).toBe(0);
+  });
+});
