@@ -1,0 +1,32 @@
+/** What tests use to reach the run's shared Kafka broker (started by test/harness/kafka.ts). */
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { inject } from 'vitest';
+
+export function testBrokers(): string[] {
+  const provided = inject('kafkaBrokers');
+  if (provided && provided.length > 0) return provided;
+  const fromEnv = process.env.PHAROS_TEST_KAFKA_BROKERS?.split(',').map((b) => b.trim()).filter(Boolean) ?? [];
+  if (fromEnv.length > 0) return fromEnv;
+  throw new Error('no test Kafka broker: run the tests through vitest.config.ts (its globalSetup starts one) or set PHAROS_TEST_KAFKA_BROKERS');
+}
+
+/** A topic name no other test (nor an earlier run against the same broker) uses. */
+export function uniqueTopic(prefix: string): string {
+  // '.' and '_' collide in Kafka's metric names, so only '-' joins the parts.
+  const clean = prefix.replace(/[^A-Za-z0-9.-]/g, '-');
+  return `${clean}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function createTopics(brokers: string[], topics: string[], partitions = 3): Promise<void> {
+  const admin = new Kafka({ clientId: 'pharos-test-admin', brokers, logLevel: logLevel.ERROR }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
