@@ -1,0 +1,64 @@
+/**
+ * The dashboard process: the REST API under /api, the live WebSocket at /api/live, and the
+ * built React app at every other path, on the common service server (probes, /metrics, auth).
+ */
+import type { PharosConfig } from '../../core/config/schema.js';
+import type { Authenticator } from '../../core/http/auth.js';
+import { startServiceServer } from '../../core/http/service-server.js';
+import type { Logger } from '../../core/log.js';
+import type { LogSearch } from '../../core/model/log-search.js';
+import type { Registry } from '../../core/telemetry/registry.js';
+import { attachLiveSocket } from './live/live-socket.js';
+import { logsRoutes } from './routes/logs.js';
+import { whoamiRoutes } from './routes/whoami.js';
+import { defaultStaticDir, mountStaticApp } from './static-app.js';
+
+export interface DashboardOptions {
+  config: PharosConfig;
+  log: Logger;
+  registry: Registry;
+  auth: Authenticator;
+  logs: LogSearch;
+  ready: () => boolean;
+  /** The built web app; default `dashboard.static_dir`, else `dashboard/web/dist` of this checkout. */
+  staticDir?: string;
+  /** How often the live channel asks LogSearch for new rows. */
+  livePollMs?: number;
+}
+
+export interface Dashboard {
+  /** `host:port` actually bound. */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
+  const log = opts.log.child({ component_kind: 'service', component_id: 'dashboard' });
+  const staticDir = opts.staticDir ?? opts.config.dashboard.static_dir ?? defaultStaticDir();
+  let live: { close(): Promise<void> } | undefined;
+
+  const service = await startServiceServer({
+    name: 'dashboard',
+    listen: opts.config.dashboard.listen,
+    registry: opts.registry,
+    auth: opts.auth,
+    log,
+    ready: opts.ready,
+    mountPublic: (app) => mountStaticApp(app, staticDir),
+    mount: (app, server) => {
+      app.use(whoamiRoutes());
+      app.use(logsRoutes({ logs: opts.logs }));
+      live = attachLiveSocket({ server, auth: opts.auth, logs: opts.logs, log, registry: opts.registry, ...(opts.livePollMs ? { pollMs: opts.livePollMs } : {}) });
+    },
+  });
+  log.info({ address: service.address, static_dir: staticDir }, 'dashboard listening');
+
+  return {
+    address: service.address,
+    async close() {
+      // WebSockets first: upgraded sockets are no longer the HTTP server's to close.
+      await live?.close();
+      await service.close();
+    },
+  };
+}

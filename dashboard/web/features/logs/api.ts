@@ -1,0 +1,22 @@
+/** The logs resource of the dashboard API (`dashboard/server/routes/logs.ts` is the other side). */
+import type { LogRow } from '../../../../core/model/log-search.js';
+import type { LogsResponse } from '../../../server/routes/logs.js';
+import { apiGet } from '../../ui/api-client.js';
+
+export type { LogRow };
+export type LogsResult = LogsResponse['data'];
+
+export interface RecentLogsQuery {
+  /** Words that must all be in the body; "quoted phrases" whole. */
+  q?: string;
+  service?: string;
+  host?: string;
+  /** Relative (`now-1h`), RFC 3339 or unix ms; the server defaults to the last hour. */
+  from?: string;
+  to?: string;
+  limit?: number;
+}
+
+export function fetchLogs(query: RecentLogsQuery, signal?: AbortSignal): Promise<LogsResult> {
+  return apiGet<LogsResult>('/api/logs', { ...query }, signal);
+}
