@@ -36,7 +36,7 @@ const fileInput = z.strictObject({
   /** Where to start a file seen for the first time. */
   start_at: z.enum(['beginning', 'end']).default('end'),
   /** Lines longer than this are cut and flagged `log.truncated`. */
-  max_line_bytes: z.number().int().min(256).default(1024 * 1024),
+  max_line_bytes: z.number().int().min(256).max(800 * 1024, "at most 800 KiB: a record must fit in one Kafka message").default(256 * 1024),
 });
 
 const saslConfig = z.strictObject({
@@ -97,9 +97,9 @@ export const configSchema = z.strictObject({
       password: z.string().optional(),
       password_file: z.string().optional(),
       /** Days `otel_logs` keeps rows. */
-      logs_ttl_days: z.number().int().min(1).default(30),
+      logs_ttl_days: z.number().int().min(1).max(20_000).default(30),
       /** Days raw metric samples are kept; rollups keep longer. */
-      metrics_ttl_days: z.number().int().min(1).default(30),
+      metrics_ttl_days: z.number().int().min(1).max(20_000).default(30),
     })
     .prefault({}),
   auth: z

@@ -1,0 +1,368 @@
+/**
+ * The Kafka sink: batches log records, encodes them as OTLP (core/codec), and publishes them to
+ * the logs topic through any Bus. Durability point: `BusProducer.send` resolving (on Kafka,
+ * acks from all in-sync replicas); only then are the batches' acknowledgements called, in the
+ * order the batches were accepted, so sources move their checkpoints only over delivered data.
+ *
+ * - Batches close at `max_records`, `max_bytes` (raw line bytes) or `linger_ms` after the first
+ *   record waited, whichever comes first; one batch is in flight at a time, which keeps order.
+ * - Messages are keyed by `host.name`, so one host's records stay in order in one partition.
+ * - A failed send is retried forever with capped, jittered exponential backoff: records are never
+ *   dropped. A stop that cannot deliver in time leaves them unacknowledged; they are read again at
+ *   the next start (at least once).
+ * - `send` waits while the records accepted and not yet acknowledged exceed a few batches: the
+ *   backpressure that makes file sources stop reading instead of growing memory.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_MAX_MESSAGE_BYTES, encodeLogBatches, wireHeaders } from '../../core/codec/codec.js';
+import type { Bus, BusMessage, BusProducer } from '../../core/bus/bus.js';
+import type { PharosConfig } from '../../core/config/schema.js';
+import { PharosError } from '../../core/errors.js';
+import type { LogRecord } from '../../core/model/records.js';
+import { acksOutstanding, componentError, componentRecovered, declareErrors, eventsSent, sendDuration, type ComponentTelemetry } from '../events.js';
+
+export interface SinkEntry {
+  records: LogRecord[];
+  /** Raw size, counted against `max_bytes` and the in-flight bound. */
+  bytes: number;
+  /** Called once the records are acknowledged by the bus; calls follow the order of `send`. */
+  ack?: () => void;
+}
+
+export interface KafkaSinkOptions {
+  bus: Bus;
+  topic: string;
+  batch: PharosConfig['collector']['batch'];
+  telemetry: ComponentTelemetry;
+  /** Encoded size at which a batch is split into several messages (Kafka refuses > 1 MB by default). */
+  maxMessageBytes?: number;
+  /** How many batches' worth of records may be accepted and not yet acknowledged. */
+  maxBatchesOutstanding?: number;
+  retry?: { initialMs: number; maxMs: number };
+  /** Jitter source; a seeded one makes backoff deterministic in tests. */
+  random?: () => number;
+}
+
+const DEFAULT_RETRY = { initialMs: 100, maxMs: 10_000 };
+/** Room left in a message for the resource, attributes and framing around one oversized body. */
+const RECORD_OVERHEAD_BYTES = 16 * 1024;
+
+interface Queued {
+  entry: SinkEntry;
+  /** Position in acceptance order; `flush()` waits for an acknowledged position. */
+  position: number;
+  acceptedAt: number;
+}
+
+export class KafkaSink {
+  private readonly buffer: Queued[] = [];
+  private bufferedRecords = 0;
+  private bufferedBytes = 0;
+  /** Accepted and not yet acknowledged (buffered or in flight). */
+  private outstandingRecords = 0;
+  private outstandingBytes = 0;
+  private accepted = 0;
+  private acknowledged = 0;
+  /** Batches up to this position go out without waiting for linger. */
+  private flushThrough = 0;
+  private readonly flushWaiters: Array<{ through: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private readonly spaceWaiters = new Set<() => void>();
+  private wakeLoop: (() => void) | undefined;
+  private producer: BusProducer | undefined;
+  private loopDone: Promise<void> | undefined;
+  private stopping = false;
+  /** Aborted when a stop gives up on delivering: retries and waits end. */
+  private readonly halt = new AbortController();
+  private failure: Error | undefined;
+  private failing = false;
+  private readonly maxMessageBytes: number;
+  private readonly maxOutstandingRecords: number;
+  private readonly maxOutstandingBytes: number;
+  private readonly retry: { initialMs: number; maxMs: number };
+  private readonly random: () => number;
+  private readonly t: ComponentTelemetry;
+
+  constructor(private readonly opts: KafkaSinkOptions) {
+    this.t = opts.telemetry;
+    this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const batches = opts.maxBatchesOutstanding ?? 4;
+    this.maxOutstandingRecords = batches * opts.batch.max_records;
+    this.maxOutstandingBytes = batches * opts.batch.max_bytes;
+    this.retry = opts.retry ?? DEFAULT_RETRY;
+    this.random = opts.random ?? Math.random;
+    declareErrors(this.t, [
+      { error_type: 'request_failed', stage: 'sending' },
+      { error_type: 'encoder_failed', stage: 'processing' },
+      { error_type: 'acknowledgement_failed', stage: 'sending' },
+    ]);
+  }
+
+  /** Starts the delivery loop. The producer is created there, with retries: a bus that is down at start is not an error. */
+  start(): void {
+    this.loopDone ??= this.loop().catch((err: Error) => {
+      // Only a broken invariant (an encoder bug) gets here: fail loudly, keep the records unacknowledged.
+      this.failure = err;
+      componentError(this.t, { error_type: 'encoder_failed', stage: 'processing', error_code: 'internal' }, err, 'kafka sink stopped: records stay unacknowledged and are read again at restart');
+      for (const w of this.flushWaiters.splice(0)) w.reject(err);
+      for (const w of this.spaceWaiters) w();
+    });
+  }
+
+  /** False while sends fail (the bus is down or refusing) or after the sink broke. */
+  healthy(): boolean {
+    return !this.failing && this.failure === undefined;
+  }
+
+  /**
+   * Accepts records for delivery. Waits while too many are outstanding; rejects if `signal`
+   * aborts first (the entry is then not accepted) or the sink is stopping.
+   */
+  async send(entry: SinkEntry, signal?: AbortSignal): Promise<void> {
+    while (this.outstandingRecords >= this.maxOutstandingRecords || this.outstandingBytes >= this.maxOutstandingBytes) {
+      this.ensureAccepting();
+      await this.waitForSpace(signal);
+    }
+    this.ensureAccepting();
+    signal?.throwIfAborted();
+    const position = ++this.accepted;
+    this.buffer.push({ entry, position, acceptedAt: this.t.now() });
+    this.bufferedRecords += entry.records.length;
+    this.bufferedBytes += entry.bytes;
+    this.outstandingRecords += entry.records.length;
+    this.outstandingBytes += entry.bytes;
+    acksOutstanding(this.t, this.outstandingRecords);
+    this.notify();
+  }
+
+  /** Resolves once everything accepted before the call is acknowledged (linger is skipped). */
+  async flush(): Promise<void> {
+    const through = this.accepted;
+    if (this.acknowledged >= through) return;
+    if (this.failure) throw this.failure;
+    this.flushThrough = Math.max(this.flushThrough, through);
+    const done = new Promise<void>((resolve, reject) => this.flushWaiters.push({ through, resolve, reject }));
+    this.notify();
+    await done;
+  }
+
+  /**
+   * Flushes, then stops. After `timeoutMs` it gives up on what is still unacknowledged (nothing is
+   * lost: sources did not checkpoint it) and closes the producer.
+   */
+  async stop(timeoutMs = 5_000): Promise<void> {
+    this.stopping = true;
+    for (const w of this.spaceWaiters) w();
+    let timer: NodeJS.Timeout | undefined;
+    const delivered = await Promise.race([
+      this.flush().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!delivered && this.outstandingRecords > 0) {
+      this.t.log.warn({ unacknowledged_records: this.outstandingRecords, timeout_ms: timeoutMs }, 'stopping with records not acknowledged: they are read again at the next start');
+    }
+    this.halt.abort();
+    this.notify();
+    await this.loopDone;
+    await this.producer?.close().catch(() => {});
+    this.producer = undefined;
+  }
+
+  private ensureAccepting(): void {
+    if (this.failure) throw this.failure;
+    if (this.stopping) throw new PharosError('internal', 'kafka sink is stopping: batch not accepted (it is read again at the next start)');
+  }
+
+  private waitForSpace(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.spaceWaiters.delete(wake);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      const wake = () => {
+        this.spaceWaiters.delete(wake);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) return onAbort();
+      this.spaceWaiters.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private notify(): void {
+    const wake = this.wakeLoop;
+    this.wakeLoop = undefined;
+    wake?.();
+  }
+
+  private idle(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.notify(), Math.max(0, ms));
+      this.wakeLoop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const { max_records, max_bytes, linger_ms } = this.opts.batch;
+    while (!this.halt.signal.aborted) {
+      const head = this.buffer[0];
+      if (!head) {
+        if (this.stopping) return;
+        await this.idle(undefined);
+        continue;
+      }
+      const lingerLeft = head.acceptedAt + linger_ms - this.t.now();
+      const due = this.bufferedRecords >= max_records || this.bufferedBytes >= max_bytes || this.flushThrough >= head.position || this.stopping || lingerLeft <= 0;
+      if (!due) {
+        await this.idle(lingerLeft);
+        continue;
+      }
+      const batch = this.take(max_records, max_bytes);
+      const messages = this.encode(batch.flatMap((q) => q.entry.records));
+      const sentBytes = await this.deliver(messages);
+      if (sentBytes === undefined) return; // halted: left unacknowledged
+      this.acknowledge(batch, sentBytes);
+    }
+  }
+
+  /** Whole entries from the head, up to the limits (always at least one). */
+  private take(maxRecords: number, maxBytes: number): Queued[] {
+    const out: Queued[] = [];
+    let records = 0;
+    let bytes = 0;
+    while (this.buffer.length > 0) {
+      const q = this.buffer[0]!;
+      if (out.length > 0 && (records + q.entry.records.length > maxRecords || bytes + q.entry.bytes > maxBytes)) break;
+      this.buffer.shift();
+      records += q.entry.records.length;
+      bytes += q.entry.bytes;
+      out.push(q);
+    }
+    this.bufferedRecords -= records;
+    this.bufferedBytes -= bytes;
+    return out;
+  }
+
+  private encode(records: LogRecord[]): BusMessage[] {
+    const byHost = new Map<string, LogRecord[]>();
+    for (const r of records) {
+      const host = r.resource['host.name'];
+      const key = typeof host === 'string' ? host : '';
+      let group = byHost.get(key);
+      if (!group) byHost.set(key, (group = []));
+      group.push(this.fitted(r));
+    }
+    const headers = wireHeaders();
+    const messages: BusMessage[] = [];
+    for (const [host, group] of byHost) {
+      const key = host === '' ? null : Buffer.from(host);
+      for (const bytes of encodeLogBatches(group, this.maxMessageBytes)) {
+        messages.push({ key, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers });
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * A record whose body alone exceeds a message would be refused by the broker on every retry and
+   * stall the sink forever; it is cut to fit instead and tagged, like a line over max_line_bytes.
+   */
+  private fitted(r: LogRecord): LogRecord {
+    const limit = this.maxMessageBytes - RECORD_OVERHEAD_BYTES;
+    if (r.body.length <= limit / 3) return r; // a UTF-16 unit is at most 3 UTF-8 bytes
+    const bytes = Buffer.from(r.body, 'utf8');
+    if (bytes.length <= limit) return r;
+    let cut = limit;
+    while (cut > 0 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+    return { ...r, body: bytes.subarray(0, cut).toString('utf8'), attributes: { ...r.attributes, 'log.truncated': true } };
+  }
+
+  /** Sends until acknowledged; undefined if halted first. Returns the encoded bytes. */
+  private async deliver(messages: BusMessage[]): Promise<number | undefined> {
+    const bytes = messages.reduce((n, m) => n + m.value.length, 0);
+    if (messages.length === 0) return 0;
+    const signal = this.halt.signal;
+    for (let attempt = 0; ; attempt++) {
+      if (signal.aborted) return undefined;
+      const started = performance.now();
+      try {
+        this.producer ??= await this.opts.bus.producer();
+        await abortable(this.producer.send(this.opts.topic, messages), signal);
+        sendDuration(this.t, (performance.now() - started) / 1000);
+        if (this.failing) componentRecovered(this.t, 'kafka sends succeed again', { topic: this.opts.topic, attempts: attempt + 1 });
+        this.failing = false;
+        return bytes;
+      } catch (err) {
+        if (signal.aborted) return undefined;
+        this.failing = true;
+        const delay = this.backoff(attempt);
+        componentError(this.t, { error_type: 'request_failed', stage: 'sending' }, err, 'send to kafka failed: retrying', {
+          topic: this.opts.topic,
+          attempt: attempt + 1,
+          retry_in_ms: delay,
+          messages: messages.length,
+        });
+        await sleep(delay, undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  /** Exponential, capped, with "equal jitter": at least half the step, so retries never bunch at 0. */
+  private backoff(attempt: number): number {
+    const step = Math.min(this.retry.maxMs, this.retry.initialMs * 2 ** Math.min(attempt, 30));
+    return Math.round(step / 2 + (step / 2) * this.random());
+  }
+
+  private acknowledge(batch: Queued[], sentBytes: number): void {
+    let records = 0;
+    let bytes = 0;
+    for (const q of batch) {
+      records += q.entry.records.length;
+      bytes += q.entry.bytes;
+      try {
+        q.entry.ack?.();
+      } catch (err) {
+        componentError(this.t, { error_type: 'acknowledgement_failed', stage: 'sending', error_code: 'internal' }, err, 'acknowledgement callback failed');
+      }
+      this.acknowledged = q.position;
+    }
+    this.outstandingRecords -= records;
+    this.outstandingBytes -= bytes;
+    acksOutstanding(this.t, this.outstandingRecords);
+    eventsSent(this.t, records, sentBytes);
+    for (const w of [...this.spaceWaiters]) w();
+    for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
+      const w = this.flushWaiters[i]!;
+      if (w.through <= this.acknowledged) {
+        this.flushWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+}
+
+/** Stops waiting for `p` when `signal` aborts; `p` itself runs on (its outcome is then ignored). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,828 @@
+/**
+ * The file tail source: follows the files its globs match, one record per line.
+ *
+ * Guarantees, in the order they matter:
+ * - At least once. A file's checkpoint (offset and sequence number) advances only when the sink
+ *   reports the records before that offset acknowledged (`commit`), so a crash or a stop re-reads
+ *   at most what was not yet acknowledged — with the same `pharos.seq` values, so the warehouse
+ *   can tell the duplicates.
+ * - Bounded memory. A file is read only while the sink has room (`send` awaits it: the files are
+ *   the buffer when the bus is slow or down); a held partial line never exceeds max_line_bytes.
+ * - A file is its identity (device + inode), not its path. A rename inside the globs keeps
+ *   tailing the same file; a new inode at a known path is a rotation: the old file is read to its
+ *   end (and one more poll, for late writes) before the new one starts, from byte 0, continuing
+ *   the path's sequence numbers. A file shorter than the read offset was truncated: read again
+ *   from 0. A fingerprint of the first KiB guards against inode reuse across restarts.
+ *
+ * Files present at start with no checkpoint begin where `start_at` says; files that appear while
+ * running are new content and are read from their beginning (Vector's file source does the same).
+ */
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import picomatch from 'picomatch';
+import type { FileInputConfig } from '../../core/config/schema.js';
+import type { Logger } from '../../core/log.js';
+import { nowNano, SeverityNumber, type Attributes, type LogRecord } from '../../core/model/records.js';
+import {
+  componentError,
+  declareErrors,
+  eventsReceived,
+  fileEvent,
+  filesWatched,
+  invalidUtf8,
+  lineTruncated,
+  type ComponentTelemetry,
+} from '../events.js';
+
+/** Records of one file, ending at a line boundary: what the sink acknowledges as a unit. */
+export interface FileTailBatch {
+  /** `<device>:<inode>` of the file the records were read from. */
+  fileId: string;
+  records: LogRecord[];
+  /** Raw bytes of the lines, for the sink's byte limits. */
+  bytes: number;
+  /** Offset just past the batch's last line: where a restart resumes once the batch is acknowledged. */
+  endOffset: number;
+}
+
+/** Hands a batch downstream; resolves once there is room for it (backpressure), rejects if `signal` aborts first. */
+export type FileTailSend = (batch: FileTailBatch, signal: AbortSignal) => Promise<void>;
+
+export interface FileTailOptions {
+  input: FileInputConfig;
+  /** `host.name` of the records. */
+  nodeName: string;
+  pollMs: number;
+  /** At most this many records per batch (the sink's max_records). */
+  maxBatchRecords: number;
+  checkpoints: CheckpointStore;
+  send: FileTailSend;
+  telemetry: ComponentTelemetry;
+  /** Relative globs resolve against this (default: the process's working directory). */
+  cwd?: string;
+}
+
+const FINGERPRINT_BYTES = 1024;
+const READ_CHUNK_BYTES = 64 * 1024;
+/** Per file per pass, so one busy file cannot starve the others. */
+const READ_BUDGET_BYTES = 1024 * 1024;
+/** A file that could not be opened (permissions, a race with its removal) is tried again after this. */
+const OPEN_RETRY_MS = 10_000;
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
+const lenientUtf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+interface InFlight {
+  /** Offset just past the batch's last line. */
+  offset: number;
+  /** Sequence number of the record after the batch. */
+  seq: number;
+}
+
+interface TailedFile {
+  id: string;
+  path: string;
+  name: string;
+  fh: FileHandle | undefined;
+  /** Next byte to read. */
+  readOffset: number;
+  /** Where the line being assembled starts. */
+  lineStart: number;
+  /** The held start of an unfinished line, at most max_line_bytes + 1 (room for a trailing CR). */
+  held: Buffer[];
+  heldBytes: number;
+  /** Bytes of the unfinished line beyond what is held (dropped, the line will be truncated). */
+  overflow: number;
+  lastByte: number;
+  /** Sequence number of the next record read from this file. */
+  nextSeq: number;
+  /** Read but not yet handed to the sink. */
+  pending: LogRecord[];
+  pendingBytes: number;
+  pendingEnd: number;
+  /** Handed to the sink, awaiting acknowledgement, oldest first. */
+  inFlight: InFlight[];
+  fingerprint: Fingerprint;
+  /** Size at the previous poll: the head is checked again only when it changed. */
+  lastSize: number;
+  /** Set when a sweep no longer finds this file at any matching path (removed or rotated away). */
+  orphanedAt: number | undefined;
+  /** The file this one replaced at its path: read only once that one is closed. */
+  predecessor: TailedFile | undefined;
+  /** True when this file takes its first sequence number from its predecessor. */
+  inheritsSeq: boolean;
+  closed: boolean;
+  resource: Attributes;
+  source: string;
+}
+
+export class FileTailSource {
+  private readonly files = new Map<string, TailedFile>();
+  /** Closed files whose last batches are not acknowledged yet: their commits still move checkpoints. */
+  private readonly draining = new Map<string, TailedFile>();
+  private readonly openFailures = new Map<string, number>();
+  private readonly globs: CompiledGlobs;
+  private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  private readonly log: Logger;
+  private readonly maxLineBytes: number;
+  private firstSweepDone = false;
+
+  constructor(private readonly opts: FileTailOptions) {
+    this.globs = compileGlobs(opts.input.include, opts.input.exclude, opts.cwd);
+    this.log = opts.telemetry.log;
+    this.maxLineBytes = opts.input.max_line_bytes;
+    declareErrors(opts.telemetry, [
+      { error_type: 'reader_failed', stage: 'receiving' },
+      { error_type: 'acknowledgement_failed', stage: 'checkpointing' },
+    ]);
+  }
+
+  get id(): string {
+    return this.opts.telemetry.id;
+  }
+
+  /** Where each tailed file stands: for status pages, and for tests to await a read position. */
+  status(): Array<{ id: string; path: string; readOffset: number; nextSeq: number; batchesInFlight: number }> {
+    return [...this.files.values()].map((t) => ({ id: t.id, path: t.path, readOffset: t.readOffset, nextSeq: t.nextSeq, batchesInFlight: t.inFlight.length }));
+  }
+
+  /**
+   * Tails until `signal` aborts. Resolves once reading stopped and file handles are closed; the
+   * source keeps its per-file state so acknowledgements arriving later still move checkpoints.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const { pollMs } = this.opts;
+    const now = this.opts.telemetry.now;
+    let nextSweep = 0;
+    try {
+      while (!signal.aborted) {
+        if (now() >= nextSweep) {
+          nextSweep = now() + pollMs;
+          await this.sweep();
+        }
+        const more = await this.readAll(signal);
+        if (signal.aborted) break;
+        if (!more) await sleep(Math.max(1, nextSweep - now()), undefined, { signal }).catch(() => {});
+      }
+    } finally {
+      for (const t of [...this.files.values(), ...this.draining.values()]) {
+        const fh = t.fh;
+        t.fh = undefined;
+        await fh?.close().catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * The sink acknowledged `fileId`'s batch ending at `offset` (and, since acknowledgements come in
+   * order, every earlier one): the checkpoint may move there.
+   */
+  commit(fileId: string, offset: number): void {
+    // A file closed and found again can have batches in flight under both trackers; the older ones are acknowledged first.
+    let t: TailedFile | undefined;
+    let index = -1;
+    for (const candidate of [this.draining.get(fileId), this.files.get(fileId)]) {
+      index = candidate ? candidate.inFlight.findIndex((f) => f.offset === offset) : -1;
+      if (index >= 0) {
+        t = candidate;
+        break;
+      }
+    }
+    if (!t || index < 0) {
+      // A broken invariant, but the data path must not stop for it: the checkpoint stays behind (re-read, never lost).
+      componentError(this.opts.telemetry, { error_type: 'acknowledgement_failed', stage: 'checkpointing', error_code: 'internal' }, new Error('no batch in flight at that offset'), 'acknowledgement for an unknown batch: checkpoint not moved', { file_id: fileId, offset });
+      return;
+    }
+    const acked = t.inFlight[index]!;
+    t.inFlight.splice(0, index + 1);
+    this.opts.checkpoints.set(t.id, { path: t.path, offset: acked.offset, seq: acked.seq, fingerprint: t.fingerprint.hash, fingerprint_bytes: t.fingerprint.bytes });
+    if (t.closed && t.inFlight.length === 0) this.forget(t);
+  }
+
+  // --- discovery -------------------------------------------------------------------------
+
+  private async sweep(): Promise<void> {
+    const first = !this.firstSweepDone;
+    const now = this.opts.telemetry.now();
+    const found = new Map<string, string>();
+    for (const path of await expandGlobs(this.globs)) {
+      try {
+        const st = await stat(path, { bigint: true });
+        if (!st.isFile()) continue;
+        const id = `${st.dev}:${st.ino}`;
+        if (!found.has(id)) found.set(id, path);
+      } catch {
+        // Removed between listing and stat: the next sweep settles it.
+      }
+    }
+    for (const t of this.files.values()) {
+      const path = found.get(t.id);
+      if (path === undefined) {
+        t.orphanedAt ??= now;
+      } else {
+        t.orphanedAt = undefined;
+        if (path !== t.path) {
+          fileEvent(this.opts.telemetry, 'renamed', { path, file_id: t.id, from: t.path });
+          this.setPath(t, path);
+        }
+      }
+    }
+    for (const [id, path] of found) {
+      if (this.files.has(id)) continue;
+      const retryAt = this.openFailures.get(id);
+      if (retryAt !== undefined && now < retryAt) continue;
+      // Another input of this collector already tails it: one reader per file, or lines would ship twice.
+      if (!this.opts.checkpoints.claim(id, this.id)) continue;
+      await this.add(id, path, first);
+    }
+    this.firstSweepDone = true;
+    filesWatched(this.opts.telemetry, this.files.size);
+  }
+
+  private async add(id: string, path: string, firstSweep: boolean): Promise<void> {
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, 'r');
+      const st = await fh.stat({ bigint: true });
+      if (`${st.dev}:${st.ino}` !== id) {
+        // Replaced between the sweep's stat and open: not an error, the next sweep finds the new file.
+        await fh.close();
+        this.opts.checkpoints.release(id, this.id);
+        return;
+      }
+      const size = Number(st.size);
+      const fingerprint = await fingerprintOf(fh, Math.min(size, FINGERPRINT_BYTES));
+      const cp = this.opts.checkpoints.get(id);
+      const predecessor = [...this.files.values()].find((o) => o.path === path && o.orphanedAt !== undefined);
+      let offset = 0;
+      let seq = Math.max(this.opts.checkpoints.nextSeqForPath(path), this.liveSeqForPath(path));
+      let how: string;
+      if (cp && (await fingerprintMatches(fh, size, cp))) {
+        offset = cp.offset <= size ? cp.offset : 0;
+        seq = cp.seq;
+        how = cp.offset <= size ? 'checkpoint' : 'checkpoint_beyond_end';
+      } else if (cp) {
+        how = 'fingerprint_changed';
+      } else if (predecessor) {
+        how = 'rotation';
+      } else if (firstSweep) {
+        offset = this.opts.input.start_at === 'end' ? size : 0;
+        how = `start_at_${this.opts.input.start_at}`;
+      } else {
+        how = 'new_file';
+      }
+      const t: TailedFile = {
+        id,
+        path,
+        name: basename(path),
+        fh,
+        readOffset: offset,
+        lineStart: offset,
+        held: [],
+        heldBytes: 0,
+        overflow: 0,
+        lastByte: -1,
+        nextSeq: seq,
+        pending: [],
+        pendingBytes: 0,
+        pendingEnd: offset,
+        inFlight: [],
+        fingerprint,
+        lastSize: -1,
+        orphanedAt: undefined,
+        predecessor,
+        inheritsSeq: how === 'rotation',
+        closed: false,
+        resource: { 'service.name': this.opts.input.service, 'host.name': this.opts.nodeName },
+        source: `file:${path}`,
+      };
+      this.files.set(id, t);
+      this.openFailures.delete(id);
+      // Recorded at once (a start position, not progress), so a file that stays silent until after a restart is
+      // not taken for new there: start_at end would skip the lines written meanwhile.
+      this.opts.checkpoints.set(id, { path, offset, seq, fingerprint: fingerprint.hash, fingerprint_bytes: fingerprint.bytes });
+      fileEvent(this.opts.telemetry, how === 'checkpoint' ? 'resumed' : predecessor ? 'rotated' : 'added', {
+        path,
+        file_id: id,
+        offset,
+        seq,
+        start: how,
+        ...(predecessor ? { replaces: predecessor.id } : {}),
+      });
+    } catch (err) {
+      await fh?.close().catch(() => {});
+      this.opts.checkpoints.release(id, this.id);
+      this.openFailures.set(id, this.opts.telemetry.now() + OPEN_RETRY_MS);
+      componentError(this.opts.telemetry, { error_type: 'reader_failed', stage: 'receiving', error_code: 'internal' }, err, `cannot open ${path}: tried again in ${OPEN_RETRY_MS / 1000} s`, { path });
+    }
+  }
+
+  private liveSeqForPath(path: string): number {
+    let seq = 0;
+    for (const t of [...this.files.values(), ...this.draining.values()]) if (t.path === path) seq = Math.max(seq, t.nextSeq);
+    return seq;
+  }
+
+  private setPath(t: TailedFile, path: string): void {
+    t.path = path;
+    t.name = basename(path);
+    t.source = `file:${path}`;
+  }
+
+  // --- reading ---------------------------------------------------------------------------
+
+  /** One pass over every file; true when some file has more to read right away. */
+  private async readAll(signal: AbortSignal): Promise<boolean> {
+    let more = false;
+    for (const t of [...this.files.values()]) {
+      if (signal.aborted) break;
+      const before = t.predecessor;
+      if (before) {
+        if (!before.closed) continue;
+        if (t.inheritsSeq) t.nextSeq = Math.max(t.nextSeq, before.nextSeq);
+        t.predecessor = undefined;
+      }
+      try {
+        if (await this.readFile(t, signal)) more = true;
+      } catch (err) {
+        if (signal.aborted) break;
+        componentError(this.opts.telemetry, { error_type: 'reader_failed', stage: 'receiving' }, err, `cannot read ${t.path}: tried again at the next poll`, { path: t.path, file_id: t.id });
+      }
+    }
+    return more;
+  }
+
+  private async readFile(t: TailedFile, signal: AbortSignal): Promise<boolean> {
+    const fh = t.fh;
+    if (!fh) return false;
+    const size = (await fh.stat()).size;
+    if (size !== t.lastSize) {
+      // Shorter than what was read, or a different head (copytruncate, then written past our offset before
+      // this poll): the content was replaced, read it again from the start.
+      const replaced = size < t.readOffset || (t.fingerprint.bytes > 0 && (await fingerprintOf(fh, t.fingerprint.bytes)).hash !== t.fingerprint.hash);
+      if (replaced) {
+        await this.finishLine(t, signal);
+        fileEvent(this.opts.telemetry, 'truncated', { path: t.path, file_id: t.id, size, offset: t.readOffset });
+        t.readOffset = 0;
+        t.lineStart = 0;
+        t.pendingEnd = 0;
+      }
+      if (replaced || (t.fingerprint.bytes < FINGERPRINT_BYTES && size > t.fingerprint.bytes)) {
+        t.fingerprint = await fingerprintOf(fh, Math.min(size, FINGERPRINT_BYTES));
+      }
+      t.lastSize = size;
+    }
+    let budget = READ_BUDGET_BYTES;
+    while (t.readOffset < size && budget > 0 && !signal.aborted) {
+      const { bytesRead } = await fh.read(this.buf, 0, Math.min(this.buf.length, size - t.readOffset), t.readOffset);
+      if (bytesRead === 0) break;
+      const start = t.readOffset;
+      t.readOffset += bytesRead;
+      budget -= bytesRead;
+      // `this.buf` is reused by the next read: scan() copies what it keeps.
+      await this.scan(t, this.buf.subarray(0, bytesRead), start, signal);
+    }
+    if (t.readOffset < size) return true;
+    // Gone from every matching path and read to its end, one poll after we noticed: writers have moved on.
+    const { orphanedAt } = t;
+    if (orphanedAt !== undefined && this.opts.telemetry.now() - orphanedAt >= this.opts.pollMs) await this.close(t, signal);
+    return false;
+  }
+
+  private async scan(t: TailedFile, chunk: Buffer, chunkStart: number, signal: AbortSignal): Promise<void> {
+    let pos = 0;
+    while (pos < chunk.length) {
+      const nl = chunk.indexOf(LF, pos);
+      if (nl < 0) {
+        this.hold(t, chunk.subarray(pos));
+        break;
+      }
+      this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
+      pos = nl + 1;
+      if (t.pending.length >= this.opts.maxBatchRecords) await this.emit(t, signal);
+    }
+    if (t.pending.length > 0) await this.emit(t, signal);
+  }
+
+  /** Keeps the start of an unfinished line, up to the limit; counts the rest. */
+  private hold(t: TailedFile, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    const room = Math.max(0, this.maxLineBytes + 1 - t.heldBytes);
+    if (room > 0) {
+      const kept = bytes.length <= room ? bytes : bytes.subarray(0, room);
+      t.held.push(Buffer.from(kept));
+      t.heldBytes += kept.length;
+    }
+    t.overflow += Math.max(0, bytes.length - room);
+    t.lastByte = bytes[bytes.length - 1]!;
+  }
+
+  /** Completes the line that ends with `tail` (its newline excluded) at `endOffset`. */
+  private endLine(t: TailedFile, tail: Buffer, endOffset: number): void {
+    let line: Buffer;
+    let total: number;
+    let last: number;
+    if (t.heldBytes === 0 && t.overflow === 0) {
+      line = tail;
+      total = tail.length;
+      last = total > 0 ? tail[total - 1]! : -1;
+    } else {
+      this.hold(t, tail);
+      line = t.held.length === 1 ? t.held[0]! : Buffer.concat(t.held, t.heldBytes);
+      total = t.heldBytes + t.overflow;
+      last = t.lastByte;
+    }
+    const lineStart = t.lineStart;
+    let length = last === CR ? total - 1 : total;
+    let from = 0;
+    if (lineStart === 0 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) from = 3; // UTF-8 byte order mark
+    let truncated = false;
+    if (length - from > this.maxLineBytes) {
+      const cut = utf8Boundary(line, Math.min(from + this.maxLineBytes, line.length));
+      lineTruncated(this.opts.telemetry, { path: t.path, offset: lineStart, maxLineBytes: this.maxLineBytes, droppedBytes: length - cut });
+      length = cut;
+      truncated = true;
+    }
+    const bytes = line.subarray(from, length);
+    let body: string;
+    let invalid = false;
+    if (isUtf8(bytes)) {
+      body = bytes.toString('utf8');
+    } else {
+      body = lenientUtf8.decode(bytes);
+      invalid = true;
+      invalidUtf8(this.opts.telemetry, { path: t.path, offset: lineStart });
+    }
+    t.held = [];
+    t.heldBytes = 0;
+    t.overflow = 0;
+    t.lastByte = -1;
+    t.lineStart = endOffset;
+    t.pendingEnd = endOffset;
+    t.pendingBytes += total;
+    t.pending.push(this.record(t, body, truncated, invalid));
+  }
+
+  private record(t: TailedFile, body: string, truncated: boolean, invalid: boolean): LogRecord {
+    const severity = detectSeverity(body);
+    const attributes: Attributes = {
+      'log.file.path': t.path,
+      'log.file.name': t.name,
+      'pharos.source': t.source,
+      'pharos.seq': t.nextSeq++,
+    };
+    if (truncated) attributes['log.truncated'] = true;
+    if (invalid) attributes['log.invalid_utf8'] = true;
+    return {
+      timeUnixNano: 0n,
+      observedTimeUnixNano: nowNano(),
+      severityNumber: severity.number,
+      severityText: severity.text,
+      body,
+      resource: t.resource,
+      attributes,
+      traceId: '',
+      spanId: '',
+      flags: 0,
+    };
+  }
+
+  private async emit(t: TailedFile, signal: AbortSignal): Promise<void> {
+    const batch: FileTailBatch = { fileId: t.id, records: t.pending, bytes: t.pendingBytes, endOffset: t.pendingEnd };
+    t.pending = [];
+    t.pendingBytes = 0;
+    const inFlight = { offset: batch.endOffset, seq: t.nextSeq };
+    // Registered before handing over: the acknowledgement may come before send() returns.
+    t.inFlight.push(inFlight);
+    try {
+      await this.opts.send(batch, signal);
+    } catch (err) {
+      t.inFlight.splice(t.inFlight.indexOf(inFlight), 1);
+      throw err;
+    }
+    eventsReceived(this.opts.telemetry, batch.records.length, batch.bytes);
+  }
+
+  /** A line that will never get its newline (file truncated or gone) is shipped as it is. */
+  private async finishLine(t: TailedFile, signal: AbortSignal): Promise<void> {
+    if (t.heldBytes + t.overflow > 0) this.endLine(t, EMPTY, t.readOffset);
+    if (t.pending.length > 0) await this.emit(t, signal);
+  }
+
+  private async close(t: TailedFile, signal: AbortSignal): Promise<void> {
+    await this.finishLine(t, signal);
+    const fh = t.fh;
+    t.fh = undefined;
+    t.closed = true;
+    this.files.delete(t.id);
+    filesWatched(this.opts.telemetry, this.files.size);
+    if (t.inFlight.length > 0) this.draining.set(t.id, t);
+    else this.forget(t);
+    await fh?.close().catch(() => {});
+    fileEvent(this.opts.telemetry, 'removed', { path: t.path, file_id: t.id, offset: t.readOffset, seq: t.nextSeq });
+  }
+
+  private forget(t: TailedFile): void {
+    if (this.draining.get(t.id) === t) this.draining.delete(t.id);
+    if (!this.files.has(t.id)) this.opts.checkpoints.release(t.id, this.id);
+  }
+}
+
+// --- severity --------------------------------------------------------------------------------
+
+const SEVERITY_BY_WORD: Record<string, { number: number; text: string }> = {
+  TRACE: { number: SeverityNumber.TRACE, text: 'TRACE' },
+  DEBUG: { number: SeverityNumber.DEBUG, text: 'DEBUG' },
+  INFO: { number: SeverityNumber.INFO, text: 'INFO' },
+  WARN: { number: SeverityNumber.WARN, text: 'WARN' },
+  WARNING: { number: SeverityNumber.WARN, text: 'WARN' },
+  ERROR: { number: SeverityNumber.ERROR, text: 'ERROR' },
+  ERR: { number: SeverityNumber.ERROR, text: 'ERROR' },
+  FATAL: { number: SeverityNumber.FATAL, text: 'FATAL' },
+  CRITICAL: { number: SeverityNumber.FATAL, text: 'FATAL' },
+};
+/** pino's numeric levels: Pharos's own log is pino JSON. */
+const SEVERITY_BY_PINO_LEVEL: Record<string, string> = { '10': 'TRACE', '20': 'DEBUG', '30': 'INFO', '40': 'WARN', '50': 'ERROR', '60': 'FATAL' };
+const UNSPECIFIED = { number: SeverityNumber.UNSPECIFIED, text: '' };
+/** Only the head of a line: levels sit near the start, and prose further on says "error" freely. */
+const SEVERITY_SCAN_CHARS = 200;
+// Upper-case level words anywhere in the head (`2026-… ERROR …`, `[WARN]`).
+const UPPER_WORD = /\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL)\b/;
+// Any case, but only where a level is spelled out: `level=info`, `"level":"warn"`, `[error]`, `<debug>`.
+const MARKED_WORD = /(?:\blevel["']?\s*[:=]\s*["']?|\[|<)(trace|debug|info|warn|warning|error|err|fatal|critical)\b/i;
+const PINO_LEVEL = /"level":\s*(10|20|30|40|50|60)\b/;
+
+/** The first level keyword in the line's head, as OpenTelemetry severity; unspecified when none. */
+export function detectSeverity(line: string): { number: number; text: string } {
+  const head = line.length > SEVERITY_SCAN_CHARS ? line.slice(0, SEVERITY_SCAN_CHARS) : line;
+  let best: { index: number; word: string } | undefined;
+  for (const re of [UPPER_WORD, MARKED_WORD]) {
+    const m = re.exec(head);
+    if (m && m[1] && (!best || m.index < best.index)) best = { index: m.index, word: m[1].toUpperCase() };
+  }
+  const pino = PINO_LEVEL.exec(head);
+  if (pino && pino[1] && (!best || pino.index < best.index)) best = { index: pino.index, word: SEVERITY_BY_PINO_LEVEL[pino[1]]! };
+  return (best && SEVERITY_BY_WORD[best.word]) || UNSPECIFIED;
+}
+
+// --- UTF-8 and fingerprints --------------------------------------------------------------------
+
+/** The largest cut ≤ `at` that does not split a UTF-8 sequence (a cut mid-character would read as invalid). */
+function utf8Boundary(bytes: Buffer, at: number): number {
+  let cut = at;
+  // Continuation bytes are 10xxxxxx; a sequence is at most 4 bytes long.
+  while (cut > at - 3 && cut > 0 && cut < bytes.length && (bytes[cut]! & 0xc0) === 0x80) cut--;
+  return cut;
+}
+
+interface Fingerprint {
+  bytes: number;
+  hash: string;
+}
+
+async function fingerprintOf(fh: FileHandle, length: number): Promise<Fingerprint> {
+  const head = Buffer.alloc(length);
+  const { bytesRead } = length > 0 ? await fh.read(head, 0, length, 0) : { bytesRead: 0 };
+  return { bytes: bytesRead, hash: createHash('sha256').update(head.subarray(0, bytesRead)).digest('hex').slice(0, 32) };
+}
+
+async function fingerprintMatches(fh: FileHandle, size: number, cp: FileCheckpoint): Promise<boolean> {
+  if (size < cp.fingerprint_bytes) return false;
+  return (await fingerprintOf(fh, cp.fingerprint_bytes)).hash === cp.fingerprint;
+}
+
+// --- globs ---------------------------------------------------------------------------------------
+
+interface CompiledGlobs {
+  include: Array<{ base: string; depth: number; literal: string | undefined; match: (path: string) => boolean }>;
+  exclude: (path: string) => boolean;
+}
+
+/** `**` may descend this deep (symlinked directories are never followed, so no cycles). */
+const MAX_GLOBSTAR_DEPTH = 16;
+
+export function compileGlobs(include: readonly string[], exclude: readonly string[], cwd = process.cwd()): CompiledGlobs {
+  const excluders = exclude.map((p) =>
+    // A pattern without a slash names files wherever they are (`*.gz`), as in .gitignore.
+    // One starting with `**/` matches at any depth of an absolute path as it is.
+    p.includes('/') ? picomatch(p.startsWith('**/') ? p : resolve(cwd, p), { dot: true }) : picomatch(p, { dot: true, basename: true }),
+  );
+  return {
+    include: include.map((pattern) => {
+      const abs = resolve(cwd, pattern);
+      const scan = picomatch.scan(abs);
+      if (!scan.isGlob) return { base: dirname(abs), depth: 1, literal: abs, match: (p: string) => p === abs };
+      return {
+        base: scan.base || '/',
+        depth: scan.glob.includes('**') ? MAX_GLOBSTAR_DEPTH : scan.glob.split('/').length,
+        literal: undefined,
+        match: picomatch(abs, { dot: true }),
+      };
+    }),
+    exclude: (p) => excluders.some((m) => m(p)),
+  };
+}
+
+/** Paths of the files the globs match now, sorted; unreadable or missing directories are skipped. */
+export async function expandGlobs(globs: CompiledGlobs): Promise<string[]> {
+  const out = new Set<string>();
+  for (const g of globs.include) {
+    if (g.literal !== undefined) {
+      if (!globs.exclude(g.literal)) out.add(g.literal);
+      continue;
+    }
+    await walk(g.base, g.depth, g.match, globs.exclude, out);
+  }
+  return [...out].sort();
+}
+
+async function walk(dir: string, levels: number, match: (p: string) => boolean, exclude: (p: string) => boolean, out: Set<string>): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (levels > 1) await walk(p, levels - 1, match, exclude, out);
+    } else if ((e.isFile() || e.isSymbolicLink()) && match(p) && !exclude(p)) {
+      out.add(p);
+    }
+  }
+}
+
+// --- checkpoints -------------------------------------------------------------------------------
+
+export interface FileCheckpoint {
+  /** Last path the file was read at (for people, and for sequence numbers across rotations). */
+  path: string;
+  /** Offset just past the last acknowledged line. */
+  offset: number;
+  /** `pharos.seq` of the first record after `offset`. */
+  seq: number;
+  /** Hash of the file's first `fingerprint_bytes` bytes (up to 1 KiB): tells a reused inode from the same file. */
+  fingerprint: string;
+  fingerprint_bytes: number;
+  updated_ms: number;
+  /** When no source claimed the file any more; the entry is dropped a retention period later. */
+  gone_ms?: number;
+}
+
+interface CheckpointFile {
+  version: 1;
+  files: Record<string, FileCheckpoint>;
+}
+
+/** How long the checkpoint of a file nobody tails is kept (its path's sequence numbers continue meanwhile). */
+const GONE_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * `<data_dir>/collector/checkpoints.json`: one entry per file identity (`<device>:<inode>`),
+ * shared by every file source of the collector. Written whole, atomically (temporary file,
+ * fsync, rename), at most once per autosave interval and at close.
+ */
+export class CheckpointStore {
+  private readonly claims = new Map<string, string>();
+  private dirty = false;
+  private saving: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly file: string,
+    private readonly entries: Map<string, FileCheckpoint>,
+    private readonly telemetry: ComponentTelemetry,
+  ) {}
+
+  static async open(dir: string, telemetry: ComponentTelemetry): Promise<CheckpointStore> {
+    declareErrors(telemetry, [{ error_type: 'io_failed', stage: 'checkpointing' }]);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'checkpoints.json');
+    const entries = new Map<string, FileCheckpoint>();
+    let text: string | undefined;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (text !== undefined) {
+      try {
+        const parsed = JSON.parse(text) as CheckpointFile;
+        if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error(`unknown checkpoint format version ${String(parsed.version)}`);
+        for (const [id, cp] of Object.entries(parsed.files)) {
+          if (validCheckpoint(cp)) entries.set(id, cp);
+        }
+      } catch (err) {
+        // Written atomically, so this is damage from outside: keep the evidence, start over (files are re-read, never skipped past).
+        const aside = `${file}.corrupt-${Date.now()}`;
+        await rename(file, aside).catch(() => {});
+        componentError(telemetry, { error_type: 'io_failed', stage: 'checkpointing', error_code: 'internal' }, err, `unreadable checkpoint file moved to ${aside}: starting without checkpoints`, { file });
+      }
+    }
+    return new CheckpointStore(file, entries, telemetry);
+  }
+
+  get(id: string): FileCheckpoint | undefined {
+    return this.entries.get(id);
+  }
+
+  set(id: string, cp: Omit<FileCheckpoint, 'updated_ms' | 'gone_ms'>): void {
+    this.entries.set(id, { ...cp, updated_ms: this.telemetry.now() });
+    this.dirty = true;
+  }
+
+  /** Sequence numbers continue per path, so a rotated-in file does not reuse its predecessor's. */
+  nextSeqForPath(path: string): number {
+    let seq = 0;
+    for (const cp of this.entries.values()) if (cp.path === path) seq = Math.max(seq, cp.seq);
+    return seq;
+  }
+
+  /** One reader per file across the collector's sources; false if another source tails it. */
+  claim(id: string, owner: string): boolean {
+    const current = this.claims.get(id);
+    if (current !== undefined && current !== owner) return false;
+    this.claims.set(id, owner);
+    const cp = this.entries.get(id);
+    if (cp?.gone_ms !== undefined) {
+      delete cp.gone_ms;
+      this.dirty = true;
+    }
+    return true;
+  }
+
+  release(id: string, owner: string): void {
+    if (this.claims.get(id) === owner) this.claims.delete(id);
+  }
+
+  /** Writes the file if anything changed; concurrent calls share one write. */
+  async save(): Promise<void> {
+    while (this.saving) await this.saving;
+    if (!this.dirty) return;
+    this.saving = this.write().finally(() => (this.saving = undefined));
+    await this.saving;
+  }
+
+  startAutosave(intervalMs: number): void {
+    this.timer ??= setInterval(() => void this.save().catch(() => {}), intervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.save();
+  }
+
+  private async write(): Promise<void> {
+    const now = this.telemetry.now();
+    const files: Record<string, FileCheckpoint> = {};
+    for (const [id, cp] of this.entries) {
+      if (!this.claims.has(id)) {
+        cp.gone_ms ??= now;
+        if (now - cp.gone_ms > GONE_RETENTION_MS) {
+          this.entries.delete(id);
+          continue;
+        }
+      }
+      files[id] = cp;
+    }
+    this.dirty = false;
+    const tmp = `${this.file}.tmp`;
+    try {
+      const fh = await open(tmp, 'w');
+      try {
+        await writeFile(fh, JSON.stringify({ version: 1, files } satisfies CheckpointFile));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.file);
+    } catch (err) {
+      // Kept dirty: the next save tries again. Nothing is lost meanwhile, a crash only re-reads more.
+      this.dirty = true;
+      componentError(this.telemetry, { error_type: 'io_failed', stage: 'checkpointing' }, err, `cannot write ${this.file}: retrying`, { file: this.file });
+      throw err;
+    }
+  }
+}
+
+function validCheckpoint(cp: unknown): cp is FileCheckpoint {
+  const c = cp as Partial<FileCheckpoint> | null;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.path === 'string' &&
+    Number.isSafeInteger(c.offset) &&
+    Number.isSafeInteger(c.seq) &&
+    typeof c.fingerprint === 'string' &&
+    Number.isSafeInteger(c.fingerprint_bytes) &&
+    typeof c.updated_ms === 'number'
+  );
+}

@@ -1,0 +1,54 @@
+/**
+ * The warehouse's schema, as numbered migrations applied in order by `migrate()`.
+ *
+ * Each migration is a list of statements that are each idempotent on their own (`CREATE ... IF
+ * NOT EXISTS`), so a migration interrupted half-way is simply run again to completion on the next
+ * start: there is no "dirty" state to repair. Statements are templates: `{{database}}` and
+ * `{{logs_ttl_days}}` are filled from config at run time, and the checksum is taken over the
+ * templates, so changing the TTL in config does not look like an edited migration.
+ *
+ * Never edit a migration that has shipped: add the next number.
+ */
+import { createHash } from 'node:crypto';
+import { PharosError } from '../../errors.js';
+import { otelLogs } from './001-otel-logs.js';
+import { warehouseBatches } from './002-warehouse-batches.js';
+
+export interface Migration {
+  version: number;
+  /** kebab-case, as in the file name. */
+  name: string;
+  statements: readonly string[];
+}
+
+export interface MigrationContext {
+  database: string;
+  logsTtlDays: number;
+}
+
+export const migrations: readonly Migration[] = [otelLogs, warehouseBatches];
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `TimestampTime + toIntervalDay(n)` is DateTime arithmetic, which wraps past 2106-02-07: with
+ * n = 36500 the TTL of a row written today lands in 1989 and the next merge drops it (seen on
+ * chDB within seconds). 20,000 days (~54 years) keeps rows written before 2051 correct.
+ */
+export const MAX_LOGS_TTL_DAYS = 20_000;
+
+export function renderStatement(template: string, ctx: MigrationContext): string {
+  // Config validates both, but these land in DDL text (identifiers cannot be query parameters).
+  if (!IDENTIFIER.test(ctx.database)) throw new PharosError('invalid_config', `invalid database name ${JSON.stringify(ctx.database)}`);
+  if (!Number.isInteger(ctx.logsTtlDays) || ctx.logsTtlDays < 1 || ctx.logsTtlDays > MAX_LOGS_TTL_DAYS) {
+    throw new PharosError(
+      'invalid_config',
+      `clickhouse.logs_ttl_days must be an integer from 1 to ${MAX_LOGS_TTL_DAYS}, got ${ctx.logsTtlDays}: a longer TTL overflows ClickHouse's DateTime (2106) and would expire every row at once`,
+    );
+  }
+  return template.replaceAll('{{database}}', `\`${ctx.database}\``).replaceAll('{{logs_ttl_days}}', String(ctx.logsTtlDays));
+}
+
+export function migrationChecksum(m: Migration): string {
+  return createHash('sha256').update(m.statements.join('\n;\n')).digest('hex');
+}
