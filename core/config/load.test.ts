@@ -66,6 +66,10 @@ describe('loadConfig', () => {
     expect(config.pipeline.warehouse.batch_rows).toBe(10);
   });
 
+  test('a single value for a list key is a list of one', () => {
+    expect(loadConfig({ env: { PHAROS_KAFKA__BROKERS: '127.0.0.1:9092' } }).kafka.brokers).toEqual(['127.0.0.1:9092']);
+  });
+
   test('names an unknown environment override as the variable it came from', () => {
     const err = issuesOf(() => loadConfig({ env: { PHAROS_KAFKA__BROKERZ: 'x:1' } }));
     expect(err.issues[0]).toEqual({ key: 'kafka.brokerz', message: 'unknown key', source: 'environment PHAROS_KAFKA__BROKERZ' });

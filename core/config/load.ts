@@ -59,7 +59,10 @@ export function loadConfig(opts: LoadOptions = {}): PharosConfig {
       envIssues.push({ key: name, message: 'malformed override name (use __ between levels)', source: 'environment' });
       continue;
     }
-    setPath(raw, path, parseEnvValue(value));
+    let parsed = parseEnvValue(value);
+    // A list key given one value (`PHAROS_KAFKA__BROKERS=127.0.0.1:9092`) is a list of one.
+    if (!Array.isArray(parsed) && parsed !== null && typeof parsed !== 'object' && isArrayAt(path)) parsed = [parsed];
+    setPath(raw, path, parsed);
     positions.set(path.join('.'), `environment ${name}`);
   }
   if (envIssues.length) throw new ConfigError(envIssues, 'environment');
@@ -100,6 +103,20 @@ function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   return typeof v === 'string' ? `string "${v.length > 40 ? v.slice(0, 40) + '…' : v}"` : typeof v;
+}
+
+/** Whether the schema expects a list at this key path (defaults and optionals unwrapped). */
+function isArrayAt(path: string[]): boolean {
+  let node: z.ZodType | undefined = configSchema;
+  for (const key of [...path, '']) {
+    while (node && (node instanceof z.ZodDefault || node instanceof z.ZodPrefault || node instanceof z.ZodOptional)) {
+      node = (node as z.ZodDefault<z.ZodType>).unwrap() as z.ZodType;
+    }
+    if (key === '') break;
+    if (!(node instanceof z.ZodObject)) return false;
+    node = (node.shape as Record<string, z.ZodType>)[key];
+  }
+  return node instanceof z.ZodArray;
 }
 
 function parseEnvValue(value: string): unknown {

@@ -33,11 +33,17 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs messages that are not news: the coordinator is "loading" or "not available" for a moment
+ * while the offsets topic is created (kafkajs retries), the partitioner notice of its 2.0 upgrade,
+ * and the idempotence note (the collector's sink retries failed sends itself, in order).
+ */
+const EXPECTED = [/coordinator is loading/i, /group coordinator is not available/i, /switched default partitioner/i, /Limiting retries for the idempotent producer/i];
+
 function pinoLogCreator(log: Logger): logCreator {
   return () => ({ level, log: entry }) => {
     const { message, ...fields } = entry;
-    // The group coordinator is "not available" for a moment while the offsets topic is created: kafkajs retries it.
-    const lvl = LEVELS[level] ?? 'info';
+    const lvl = EXPECTED.some((re) => re.test(String(message)) || re.test(String(fields.error ?? ''))) ? 'debug' : (LEVELS[level] ?? 'info');
     log[lvl]({ namespace: entry.namespace, broker: fields.broker, error: fields.error }, message);
   };
 }

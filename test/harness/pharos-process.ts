@@ -1,7 +1,7 @@
 /** Runs the real `pharos` CLI as a child process (from source, through tsx) and watches its log. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from './wait.js';
+import { GiveUp, waitFor } from './wait.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 
@@ -28,7 +28,7 @@ export function spawnPharos(args: string[], env: Record<string, string>): Pharos
     output: () => out,
     waitForOutput: (pattern, timeoutMs = 60_000) =>
       waitFor(`output matching ${pattern}`, () => {
-        if (proc.exitCode !== null) throw new Error(`pharos exited with ${proc.exitCode}:\n${out.slice(-3000)}`);
+        if (proc.exitCode !== null) throw new GiveUp(`pharos exited with ${proc.exitCode}:\n${out.slice(-3000)}`);
         return out.match(pattern);
       }, timeoutMs),
     stop: async (timeoutMs = 20_000) => {
