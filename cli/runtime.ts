@@ -17,6 +17,8 @@ export interface Runtime {
   onShutdown(name: string, close: () => Promise<void>): void;
   /** Resolves when a signal asked the process to stop and every closer ran. */
   stopped: Promise<void>;
+  /** Aborted as soon as a signal asks the process to stop: a startup still under way gives up. */
+  signal: AbortSignal;
 }
 
 export interface CommonOptions {
@@ -46,7 +48,9 @@ export function startRuntime(component: string, opts: CommonOptions, logFileDefa
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping = false;
+  const abort = new AbortController();
   const shutdown = async (signal: string) => {
+    abort.abort();
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -67,18 +71,26 @@ export function startRuntime(component: string, opts: CommonOptions, logFileDefa
     }
     log.info('stopped');
     resolveStopped();
+    // A library handle left open must not keep a stopped process alive; unref'd, so a clean exit is not delayed.
+    setTimeout(() => process.exit(0), 3000).unref();
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  return { config, log, registry, onShutdown: (name, close) => closers.push({ name, close }), stopped };
+  const onShutdown = (name: string, close: () => Promise<void>) => {
+    // Something that finished starting after shutdown began is stopped at once.
+    if (stopping) void close().catch((err) => log.error({ err, part: name }, 'error while stopping'));
+    else closers.push({ name, close });
+  };
+  return { config, log, registry, onShutdown, stopped, signal: abort.signal };
 }
 
 /** Runs a command body, turning a startup failure into one clear line and exit code 1. */
-export async function runOrExit(log: Logger | undefined, body: () => Promise<void>): Promise<void> {
+export async function runOrExit(log: Logger | undefined, body: () => Promise<void>, signal?: AbortSignal): Promise<void> {
   try {
     await body();
   } catch (err) {
+    if (signal?.aborted) return;
     const message = err instanceof Error ? err.message : String(err);
     if (log) log.fatal({ err }, `startup failed: ${message}`);
     process.stderr.write(`pharos: ${message}\n`);

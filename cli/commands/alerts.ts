@@ -23,6 +23,6 @@ export async function runAlerts(opts: CommonOptions): Promise<void> {
     });
     rt.onShutdown('http', () => server.close());
     rt.log.info({ address: server.address }, 'alerts running');
-  });
+  }, rt.signal);
   await rt.stopped;
 }

@@ -41,6 +41,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       ...(config.dashboard.static_dir ? { staticDir: config.dashboard.static_dir } : {}),
     });
     rt.onShutdown('dashboard', () => dashboard.close());
+    if (rt.signal.aborted) return;
     log.info({ address: dashboard.address }, `dashboard on http://${dashboard.address}/`);
 
     const selected = await selectBus(config, log, 'all-in-one');
@@ -49,6 +50,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       rt.onShutdown('local kafka', () => broker.stop());
     }
     rt.onShutdown('bus', () => selected.bus.close());
+    if (rt.signal.aborted) return;
 
     const writer = await startWarehouseWriter({ bus: selected.bus, clickhouse: ingest, config, log, registry });
     rt.onShutdown('warehouse', () => writer.stop());
@@ -58,11 +60,12 @@ export async function runAll(opts: CommonOptions): Promise<void> {
     const extraFiles = config.collector.self_logs ? defaultSelfInputs(config, config.log.file ?? ownLogFile(config.data_dir)) : [];
     const collector = await startCollector({ config, bus: selected.bus, log, registry, extraFiles });
     rt.onShutdown('collector', () => collector.stop());
+    if (rt.signal.aborted) return;
     pipelineReady = true;
     log.info(
       { files: [...config.collector.files.flatMap((f) => f.include), ...extraFiles.flatMap((f) => f.include)].length, bus: selected.bus.kind },
       `pharos is running: open http://${dashboard.address}/`,
     );
-  });
+  }, rt.signal);
   await rt.stopped;
 }

@@ -22,6 +22,6 @@ export async function runCollector(opts: CommonOptions): Promise<void> {
     });
     rt.onShutdown('http', () => server.close());
     rt.log.info({ address: server.address }, 'collector running');
-  });
+  }, rt.signal);
   await rt.stopped;
 }

@@ -25,6 +25,6 @@ export async function runDashboard(opts: CommonOptions): Promise<void> {
     });
     rt.onShutdown('dashboard', () => dashboard.close());
     rt.log.info({ address: dashboard.address }, `dashboard on http://${dashboard.address}/`);
-  });
+  }, rt.signal);
   await rt.stopped;
 }

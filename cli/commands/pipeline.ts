@@ -30,6 +30,6 @@ export async function runPipeline(opts: CommonOptions): Promise<void> {
     });
     rt.onShutdown('http', () => server.close());
     rt.log.info({ address: server.address }, 'pipeline running');
-  });
+  }, rt.signal);
   await rt.stopped;
 }
