@@ -1,0 +1,47 @@
+/**
+ * One collector run for bench/collector.bench.ts, in its own process so its CPU and peak memory
+ * are its own: tails FILE from the beginning into TOPIC until LINES records are acknowledged.
+ * Prints one JSON line with the figures.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCollector } from '../collector/collector.js';
+import { KafkaBus } from '../core/bus/kafka-bus.js';
+import { validateConfig } from '../core/config/load.js';
+import { createKafka } from '../core/kafka/client.js';
+import { createLogger } from '../core/log.js';
+import { createRegistry } from '../core/telemetry/registry.js';
+
+const [broker, topic, file, linesArg] = process.argv.slice(2);
+const lines = Number(linesArg);
+const log = createLogger({ level: 'warn' });
+const config = validateConfig({
+  data_dir: mkdtempSync(join(tmpdir(), 'pharos-bench-collector-')),
+  node_name: 'bench-host',
+  kafka: { brokers: [broker], topics: { logs: topic } },
+  collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50 },
+});
+const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log);
+const registry = createRegistry();
+const producer = await bus.producer(); // connect before the clock starts, as kcat's startup is tiny
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const collector = await startCollector({ config, bus, log, registry });
+const sent = async () => {
+  const m = (await registry.getSingleMetric('pharos_component_sent_events_total')?.get())?.values ?? [];
+  return m.filter((v) => v.labels.component_id === 'kafka_logs').reduce((n, v) => n + v.value, 0);
+};
+const deadline = Date.now() + 600_000;
+while ((await sent()) < lines) {
+  if (Date.now() > deadline) throw new Error(`timed out: ${await sent()} of ${lines} acknowledged`);
+  await new Promise((r) => setTimeout(r, 20));
+}
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const maxRssMb = process.resourceUsage().maxRSS / 1024;
+await collector.stop();
+await producer.close();
+await bus.close();
+console.log(JSON.stringify({ seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, max_rss_mb: maxRssMb, sent: await sent() }));
+process.exit(0);

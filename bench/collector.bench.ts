@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:collector`: lines/s and MB/s from a file to Kafka, CPU seconds and peak memory,
+ * for Pharos's collector and for kcat (librdkafka, `kcat -P -l`: one message per line) on the
+ * same file, against the same local broker, in the same run. Prints Pharos's rate as a ratio of
+ * kcat's. BENCH_LINES (default 500,000) 200-byte lines.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka } from 'kafkajs';
+import { createLogger } from '../core/log.js';
+import { defaultKafkaCacheDir, freePort, LocalBroker } from '../core/kafka/local-broker.js';
+import { machine, printMachine } from './lib/machine.js';
+import { writeResults } from './lib/results.js';
+
+const run = promisify(execFile);
+const LINES = Number(process.env.BENCH_LINES ?? 500_000);
+const LINE_BYTES = 200;
+
+interface Figures {
+  seconds: number;
+  cpu_seconds: number;
+  max_rss_mb: number;
+  lines_per_s: number;
+  mb_per_s: number;
+}
+
+async function writeLines(path: string): Promise<void> {
+  const out = createWriteStream(path);
+  const pad = 'x'.repeat(LINE_BYTES);
+  for (let i = 0; i < LINES; i++) {
+    const head = `2026-11-23T10:00:00.${String(i % 1000).padStart(3, '0')}Z INFO req=${i} path=/api/orders/${i % 977} status=200 msg=`;
+    if (!out.write(head + pad.slice(head.length + 1) + '\n')) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise<void>((r) => out.end(r));
+}
+
+async function createTopic(brokers: string[], topic: string): Promise<void> {
+  const admin = new Kafka({ brokers, logLevel: 0 }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+  await admin.disconnect();
+}
+
+async function kcat(broker: string, topic: string, file: string, bytes: number): Promise<Figures> {
+  // GNU time prints wall seconds, user and system CPU seconds, and peak RSS in KiB.
+  const { stderr } = await run('/usr/bin/time', ['-f', 'TIME %e %U %S %M', 'kcat', '-P', '-b', broker, '-t', topic, '-X', 'acks=all', '-l', file], { maxBuffer: 16 * 1024 * 1024 });
+  const m = /TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  if (!m) throw new Error(`kcat: no timing in its output:\n${stderr.slice(-2000)}`);
+  const seconds = Number(m[1]);
+  return { seconds, cpu_seconds: Number(m[2]) + Number(m[3]), max_rss_mb: Number(m[4]) / 1024, lines_per_s: LINES / seconds, mb_per_s: bytes / 1e6 / seconds };
+}
+
+async function pharos(broker: string, topic: string, file: string, bytes: number): Promise<Figures> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'collector-run.ts'), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const line = out.trim().split('\n').pop() ?? '';
+  if (code !== 0) throw new Error(`collector run exited ${code}: ${out.slice(-2000)}`);
+  const r = JSON.parse(line) as { seconds: number; cpu_seconds: number; max_rss_mb: number };
+  return { ...r, lines_per_s: LINES / r.seconds, mb_per_s: bytes / 1e6 / r.seconds };
+}
+
+const m = machine();
+printMachine(m);
+const dir = mkdtempSync(join(tmpdir(), 'pharos-bench-'));
+const file = join(dir, 'lines.log');
+await writeLines(file);
+const bytes = statSync(file).size;
+console.log(`input: ${LINES.toLocaleString('en')} lines of ${LINE_BYTES} bytes (${(bytes / 1e6).toFixed(1)} MB)`);
+
+const broker = await LocalBroker.start({
+  version: '3.9.1',
+  port: await freePort(),
+  controllerPort: await freePort(),
+  cacheDir: defaultKafkaCacheDir(),
+  dataDir: join(dir, 'kafka'),
+  log: createLogger({ level: 'warn' }),
+});
+try {
+  const address = broker.brokers[0]!;
+  await createTopic(broker.brokers, 'bench.kcat');
+  await createTopic(broker.brokers, 'bench.pharos');
+  const k = await kcat(address, 'bench.kcat', file, bytes);
+  const p = await pharos(address, 'bench.pharos', file, bytes);
+  const fmt = (name: string, f: Figures) =>
+    `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB`;
+  console.log(fmt('kcat', k));
+  console.log(fmt('pharos', p));
+  const ratio = p.lines_per_s / k.lines_per_s;
+  console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
+  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, kcat: k, pharos: p, ratio_rate: ratio });
+  console.log(`results: ${path}`);
+} finally {
+  await broker.stop();
+}
