@@ -1,0 +1,155 @@
+/**
+ * The real-time store's figures: ingest rate into the head (samples/s, straight appends and
+ * through the Kafka wire codec), bytes per sample on counter shapes, and select latency over
+ * 1,000 counter series × 2 h at 10 s. Run: `npx tsx bench/realtime-store.bench.ts` (figures only).
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { decodeMetrics, encodeMetricBatches } from '../core/codec/codec.js';
+import type { MetricSample } from '../core/model/records.js';
+import { XorChunk } from '../pipeline/realtime/chunk/xor-chunk.js';
+import type { LabelMatcher } from '../pipeline/realtime/storage.js';
+import { Head } from '../pipeline/realtime/tsdb/head.js';
+import { HeadQuerier } from '../pipeline/realtime/tsdb/querier.js';
+
+const SERIES = 1000;
+const STEP_MS = 10_000;
+const STEPS = 720; // 2 h
+const T0 = 1_700_000_000_000;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Samples in time order, as a scrape loop produces them: every series at one step, then the next step. */
+function counterSamples(increment: (r: () => number) => number): MetricSample[] {
+  const r = rng(7);
+  const labels = Array.from({ length: SERIES }, (_, s) => ({
+    job: 'api',
+    instance: `host-${s % 50}:8080`,
+    method: ['GET', 'POST', 'PUT', 'DELETE'][Math.floor(s / 50) % 4]!,
+    code: ['200', '404', '500', '503', '302'][Math.floor(s / 200)]!,
+  }));
+  const values = Array.from({ length: SERIES }, () => Math.floor(r() * 1e6));
+  const out: MetricSample[] = [];
+  for (let i = 0; i < STEPS; i++) {
+    for (let s = 0; s < SERIES; s++) {
+      out.push({ name: 'http_requests_total', labels: labels[s]!, timestampMs: T0 + i * STEP_MS, value: values[s]!, type: 'counter' });
+      values[s]! += increment(r);
+    }
+  }
+  return out;
+}
+
+function quantile(ms: number[], p: number): number {
+  const sorted = ms.slice().sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function stats(wall: number[], cpu: number[]): string {
+  return `median ${quantile(wall, 0.5).toFixed(2)} ms (CPU ${quantile(cpu, 0.5).toFixed(2)} ms), p99 ${quantile(wall, 0.99).toFixed(2)} ms, ${wall.length} runs`;
+}
+
+function time<T>(fn: () => T): [T, number, number] {
+  const cpu = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  const out = fn();
+  const used = process.cpuUsage(cpu);
+  return [out, Number(process.hrtime.bigint() - t) / 1e6, (used.user + used.system) / 1000];
+}
+
+const cpu = cpus();
+console.log(
+  `machine: ${cpu[0]?.model ?? 'unknown cpu'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, ` +
+    `load average ${loadavg()[0]!.toFixed(1)} (figures from a loaded machine are noisy: CPU time is printed beside wall time)`,
+);
+console.log(`data: ${SERIES} counter series × ${STEPS} samples (2 h at 10 s) = ${SERIES * STEPS} samples\n`);
+
+// Ingest: straight into the head.
+const samples = counterSamples((r) => Math.floor(r() * 11));
+const head = new Head();
+const [, appendMs, appendCpuMs] = time(() => {
+  for (const s of samples) head.append(s);
+});
+const mem = head.memory();
+console.log(
+  `ingest, head.append: ${Math.round(samples.length / (appendMs / 1000)).toLocaleString('en')} samples/s wall, ` +
+    `${Math.round(samples.length / (appendCpuMs / 1000)).toLocaleString('en')} per CPU second`,
+);
+
+// Ingest through the wire codec, as the Kafka consumer does (decode + append).
+const batches = encodeMetricBatches(samples.slice(0, 200_000));
+const head2 = new Head();
+const [, decodeMs, decodeCpuMs] = time(() => {
+  for (const b of batches) for (const s of decodeMetrics(b)) head2.append(s);
+});
+console.log(
+  `ingest, decodeMetrics + append: ${Math.round(200_000 / (decodeMs / 1000)).toLocaleString('en')} samples/s wall, ` +
+    `${Math.round(200_000 / (decodeCpuMs / 1000)).toLocaleString('en')} per CPU second (${batches.length} messages)`,
+);
+console.log(
+  `memory: ${mem.bytesPerSample.toFixed(3)} bytes/sample of chunk payload, ${(mem.chunkBytes / mem.numSamples).toFixed(3)} allocated; ` +
+    `index estimate ${(mem.indexBytes / 1024).toFixed(0)} KiB; total ${(mem.totalBytes / 2 ** 20).toFixed(1)} MiB`,
+);
+
+// Bytes per sample by counter shape (XOR chunks of 120 samples, header included).
+const shapes: Array<[string, (r: () => number, v: number) => number]> = [
+  ['request counter, +0..10 per scrape', (r, v) => v + Math.floor(r() * 11)],
+  ['request counter, +0..100 per scrape', (r, v) => v + Math.floor(r() * 101)],
+  ['busy counter, +900..1100 per scrape', (r, v) => v + 900 + Math.floor(r() * 201)],
+  ['idle counter, +0..3 per scrape', (r, v) => v + Math.floor(r() * 4)],
+  ['constant', (_r, v) => v],
+  ['CPU seconds (fractional)', (r, v) => v + 9.5 + r()],
+];
+console.log('\nbytes per sample by shape (120-sample chunks):');
+for (const [name, next] of shapes) {
+  let bytes = 0;
+  let n = 0;
+  for (let s = 0; s < 200; s++) {
+    const r = rng(s);
+    let v = Math.floor(r() * 1e6);
+    for (let c = 0; c < 6; c++) {
+      const ch = new XorChunk();
+      for (let i = 0; i < 120; i++) {
+        ch.append(T0 + (c * 120 + i) * STEP_MS, v);
+        v = next(r, v);
+      }
+      bytes += ch.seal().length;
+      n += 120;
+    }
+  }
+  console.log(`  ${name.padEnd(40)} ${(bytes / n).toFixed(3)}`);
+}
+
+// Select latency.
+const q = new HeadQuerier(head);
+const end = T0 + (STEPS - 1) * STEP_MS;
+const name: LabelMatcher = { name: '__name__', type: '=', value: 'http_requests_total' };
+const cases: Array<[string, LabelMatcher[], number, number]> = [
+  ['all 1,000 series, 2 h (720k samples)', [name], T0, end],
+  ['all 1,000 series, last 5 m', [name], end - 300_000, end],
+  ['method="GET" (250 series), 2 h', [name, { name: 'method', type: '=', value: 'GET' }], T0, end],
+  ['code=~"5.." (400 series), last 1 h', [name, { name: 'code', type: '=~', value: '5..' }], end - 3600_000, end],
+  ['one series, 2 h', [name, { name: 'instance', type: '=', value: 'host-7:8080' }, { name: 'method', type: '=', value: 'GET' }, { name: 'code', type: '=', value: '200' }], T0, end],
+];
+console.log('\nselect latency:');
+for (const [label, matchers, minT, maxT] of cases) {
+  for (let i = 0; i < 3; i++) q.select(matchers, minT, maxT); // warm up
+  const runs: number[] = [];
+  const cpuRuns: number[] = [];
+  let got = 0;
+  const budget = Date.now() + 3000;
+  while (runs.length < 200 && Date.now() < budget) {
+    const [res, ms, cpuMs] = time(() => q.select(matchers, minT, maxT));
+    got = res.reduce((a, s) => a + s.timestamps.length, 0);
+    runs.push(ms);
+    cpuRuns.push(cpuMs);
+  }
+  console.log(`  ${label.padEnd(40)} ${stats(runs, cpuRuns)}, ${got.toLocaleString('en')} samples`);
+}
