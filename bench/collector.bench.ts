@@ -32,7 +32,7 @@ async function writeLines(path: string): Promise<void> {
   const pad = 'x'.repeat(LINE_BYTES);
   for (let i = 0; i < LINES; i++) {
     const head = `2026-11-23T10:00:00.${String(i % 1000).padStart(3, '0')}Z INFO req=${i} path=/api/orders/${i % 977} status=200 msg=`;
-    if (!out.write(head + pad.slice(head.length + 1) + '\n')) await new Promise((r) => out.once('drain', r));
+    if (!out.write(head + pad.slice(head.length + 1) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(r));
 }

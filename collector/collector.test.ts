@@ -6,12 +6,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import type { Bus, BusMessage, BusProducer } from '../core/bus/bus.js';
 import { KafkaBus } from '../core/bus/kafka-bus.js';
 import { MemoryBus } from '../core/bus/memory-bus.js';
-import { decodeLogs, WIRE_HEADER } from '../core/codec/codec.js';
+import { decodeLogs, decodeMetrics, WIRE_HEADER } from '../core/codec/codec.js';
 import { validateConfig } from '../core/config/load.js';
 import type { PharosConfig } from '../core/config/schema.js';
 import { createKafka } from '../core/kafka/client.js';
 import { silentLogger } from '../core/log.js';
-import type { LogRecord } from '../core/model/records.js';
+import type { LogRecord, MetricSample } from '../core/model/records.js';
 import { RegistryClass, type Registry } from '../core/telemetry/registry.js';
 import { testBrokers, uniqueTopic } from '../test/harness/kafka-helpers.js';
 import { waitFor } from '../test/harness/wait.js';
@@ -36,6 +36,8 @@ function setup(files: string[], extra: { batch?: Partial<PharosConfig['collector
       files: [{ include: files.length ? files : [file], service: 'app', start_at: 'beginning' }],
       poll_ms: 20,
       batch: { max_records: 100, linger_ms: 10, ...extra.batch },
+      // These tests count what reaches the logs topic; host metrics have their own test.
+      host_metrics: { enabled: false },
     },
   });
   return { dir, file, config };
@@ -215,6 +217,50 @@ describe('collector on the in-process bus', () => {
     appendFileSync(file, lines(700, 800).map((l) => `${l}\n`).join(''));
     await waitFor('800 records', () => out.records.length >= 800, 10_000, 10);
     expect(out.records.map((r) => r.body)).toEqual(lines(0, 800));
+  });
+});
+
+describe('collector edges', () => {
+  test('redacts secrets before a record leaves the host, and parses its own JSON log', async () => {
+    const { dir, config: base } = setup([]);
+    const file = join(dir, 'svc.log');
+    writeFileSync(file, '');
+    const config = validateConfig({ ...base, collector: { ...base.collector, files: [{ include: [file], service: 'svc', start_at: 'beginning', parser: 'json' }] } });
+    const bus = new MemoryBus();
+    const out = await consume(bus);
+    const registry = new RegistryClass();
+    const collector = await start(config, bus, registry);
+    appendFileSync(file, JSON.stringify({ level: 50, time: 1_763_892_000_123, msg: 'login failed for ops@example.com', auth: 'Bearer abc.def.ghi0123456789' }) + '\n');
+    await waitFor('the record', () => out.records.length === 1, 10_000, 10);
+    const [r] = out.records;
+    expect(r!.body).toBe('login failed for [REDACTED]');
+    expect(r!.severityText).toBe('ERROR');
+    expect(r!.timeUnixNano).toBe(1_763_892_000_123_000_000n);
+    expect(r!.attributes.auth).toBe('Bearer [REDACTED]');
+    expect(JSON.stringify(out.records, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).not.toMatch(/ops@example\.com|abc\.def/);
+    await collector.stop();
+  });
+
+  test('publishes host metrics to the metrics topic, labelled with the node', async () => {
+    const { config: base } = setup([]);
+    const config = validateConfig({ ...base, collector: { ...base.collector, host_metrics: { enabled: true, interval_ms: 1000 } } });
+    const bus = new MemoryBus();
+    const samples: MetricSample[] = [];
+    const consumer = await bus.consumer({
+      groupId: 'metrics-test',
+      topics: [config.kafka.topics.metrics],
+      fromBeginning: true,
+      eachBatch: async (b) => {
+        for (const m of b.messages) samples.push(...decodeMetrics(m.value));
+      },
+    });
+    const collector = await start(config, bus);
+    await waitFor('host metrics', () => samples.some((s) => s.name === 'node_cpu_seconds_total'), 10_000, 10);
+    const load = samples.find((s) => s.name === 'node_load1');
+    expect(load?.labels).toMatchObject({ job: 'node', instance: 'test-host' });
+    expect(samples.some((s) => s.name === 'node_filesystem_avail_bytes' && s.labels.mountpoint === '/')).toBe(true);
+    await collector.stop();
+    await consumer.stop();
   });
 });
 

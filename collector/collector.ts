@@ -1,5 +1,6 @@
 /**
- * The host agent's topology: file tail sources → Kafka sink, with end-to-end acknowledgements.
+ * The host agent's topology: file tail sources (each parsing with its input's parser) →
+ * redaction → Kafka sink, with end-to-end acknowledgements.
  * A source's batch carries the file offset it ends at; when the sink's send of that batch is
  * acknowledged, the collector commits the offset back to the source, which moves the file's
  * checkpoint. Nothing is checkpointed that the bus has not acknowledged.
@@ -9,9 +10,14 @@ import type { Bus } from '../core/bus/bus.js';
 import type { FileInputConfig, PharosConfig } from '../core/config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/telemetry/registry.js';
-import { componentError, componentTelemetry, declareErrors } from './events.js';
+import { componentError, componentTelemetry, declareErrors, eventsReceived } from './events.js';
 import { KafkaSink } from './sinks/kafka-sink.js';
+import { MetricSender } from './sinks/metric-sender.js';
+import { collectHostMetrics } from './sources/host-metrics.js';
 import { CheckpointStore, FileTailSource } from './sources/file-tail.js';
+import { parseEvents, redactEvents } from './transforms/events.js';
+import { createLineParser } from './transforms/parser.js';
+import { createRedactor } from './transforms/redact.js';
 
 export interface StartCollectorOptions {
   config: PharosConfig;
@@ -48,6 +54,8 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
     telemetry: componentTelemetry(registry, opts.log, { kind: 'sink', id: 'kafka_logs', type: 'kafka' }),
   });
   sink.start();
+  // Once for every source, at the last step before the sink: nothing unredacted leaves the host.
+  const redactor = createRedactor(c.redact, redactEvents(registry, [...c.redact.builtins, ...c.redact.patterns.map((p) => p.name)]));
 
   const inputs = [...c.files, ...(opts.extraFiles ?? [])];
   const idCounts = new Map<string, number>();
@@ -55,15 +63,19 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
     const base = `file:${input.service}`;
     const n = (idCounts.get(base) ?? 0) + 1;
     idCounts.set(base, n);
+    const telemetry = componentTelemetry(registry, opts.log, { kind: 'source', id: n === 1 ? base : `${base}:${n}`, type: 'file_tail' });
     const source: FileTailSource = new FileTailSource({
       input,
       nodeName: config.node_name,
       pollMs: c.poll_ms,
       maxBatchRecords: c.batch.max_records,
       checkpoints,
-      telemetry: componentTelemetry(registry, opts.log, { kind: 'source', id: n === 1 ? base : `${base}:${n}`, type: 'file_tail' }),
-      send: (batch, signal) =>
-        sink.send({ records: batch.records, bytes: batch.bytes, ack: () => source.commit(batch.fileId, batch.endOffset) }, signal),
+      parser: createLineParser(input, parseEvents(registry, telemetry, input.parser)),
+      telemetry,
+      send: (batch, signal) => {
+        redactor?.redactRecords(batch.records);
+        return sink.send({ records: batch.records, bytes: batch.bytes, ack: () => source.commit(batch.fileId, batch.endOffset) }, signal);
+      },
     });
     return source;
   });
@@ -78,21 +90,63 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
     }),
   );
   checkpoints.startAutosave(CHECKPOINT_SAVE_MS);
+  const hostMetrics = c.host_metrics.enabled ? startHostMetrics(opts) : undefined;
   self.log.info(
-    { inputs: inputs.map((i) => ({ include: i.include, service: i.service, start_at: i.start_at })), topic: config.kafka.topics.logs, bus: bus.kind, checkpoints: checkpoints.file },
+    { inputs: inputs.map((i) => ({ include: i.include, service: i.service, start_at: i.start_at, parser: i.parser })), redact: redactor !== undefined, topic: config.kafka.topics.logs, bus: bus.kind, checkpoints: checkpoints.file },
     `collector started: ${inputs.length} file input(s) → ${config.kafka.topics.logs}`,
   );
 
   let stopping: Promise<void> | undefined;
   return {
-    ready: () => stopping === undefined && !crashed && sink.healthy(),
+    ready: () => stopping === undefined && !crashed && sink.healthy() && (hostMetrics?.sender.healthy() ?? true),
     stop: () =>
       (stopping ??= (async () => {
         abort.abort();
+        await hostMetrics?.stop();
         await Promise.all(runs);
         await sink.stop(STOP_DELIVERY_TIMEOUT_MS);
         await checkpoints.close().catch(() => {});
         self.log.info('collector stopped');
       })()),
+  };
+}
+
+/** Scrapes /proc every `host_metrics.interval_ms` and publishes to the metrics topic. */
+function startHostMetrics(opts: StartCollectorOptions): { sender: MetricSender; stop(): Promise<void> } {
+  const { config, registry, bus } = opts;
+  const telemetry = componentTelemetry(registry, opts.log, { kind: 'source', id: 'host_metrics', type: 'host_metrics' });
+  const sender = new MetricSender({
+    bus,
+    topic: config.kafka.topics.metrics,
+    key: config.node_name,
+    registry,
+    telemetry: componentTelemetry(registry, opts.log, { kind: 'sink', id: 'kafka_metrics', type: 'kafka' }),
+  });
+  sender.start();
+  const labels = { job: 'node', instance: config.node_name };
+  let scraping = false;
+  const scrape = async () => {
+    if (scraping) return;
+    scraping = true;
+    try {
+      const samples = await collectHostMetrics({ labels }, Date.now());
+      eventsReceived(telemetry, samples.length, 0);
+      sender.enqueue(samples);
+    } catch (err) {
+      componentError(telemetry, { error_type: 'reader_failed', stage: 'receiving' }, err, 'host metrics scrape failed');
+    } finally {
+      scraping = false;
+    }
+  };
+  void scrape();
+  const timer = setInterval(() => void scrape(), config.collector.host_metrics.interval_ms);
+  timer.unref();
+  telemetry.log.info({ interval_ms: config.collector.host_metrics.interval_ms, topic: config.kafka.topics.metrics }, 'host metrics started');
+  return {
+    sender,
+    stop: async () => {
+      clearInterval(timer);
+      await sender.stop();
+    },
   };
 }

@@ -22,11 +22,12 @@ export function defaultSelfInputs(config: PharosConfig, ownLogFile?: string, log
   const inputs: FileInputConfig[] = [];
   const own = ownLogFile === undefined ? undefined : resolve(ownLogFile);
   if (own !== undefined) {
-    inputs.push({ include: [own], exclude: [], service: 'pharos', start_at: 'beginning', max_line_bytes: MAX_LINE_BYTES });
+    // pino JSON: msg, numeric level and epoch-ms time become body, severity and event time; the rest attributes.
+    inputs.push({ include: [own], exclude: [], service: 'pharos', start_at: 'beginning', max_line_bytes: MAX_LINE_BYTES, parser: 'json', time_format: 'rfc3339' });
   }
   const system = systemLogFiles(logDir).filter((p) => p !== own && !config.collector.files.some((f) => f.include.includes(p)));
   if (system.length > 0) {
-    inputs.push({ include: system, exclude: EXCLUDE, service: 'system', start_at: 'end', max_line_bytes: MAX_LINE_BYTES });
+    inputs.push({ include: system, exclude: EXCLUDE, service: 'system', start_at: 'end', max_line_bytes: MAX_LINE_BYTES, parser: 'plain', time_format: 'rfc3339' });
   }
   return inputs;
 }

@@ -8,7 +8,10 @@ import type { LogRecord } from '../../core/model/records.js';
 import { RegistryClass, type Registry } from '../../core/telemetry/registry.js';
 import { waitFor } from '../../test/harness/wait.js';
 import { componentTelemetry } from '../events.js';
-import { CheckpointStore, detectSeverity, FileTailSource, type FileTailBatch } from './file-tail.js';
+import { parseEvents } from '../transforms/events.js';
+import { createLineParser } from '../transforms/parser.js';
+import { detectSeverity } from '../transforms/severity.js';
+import { CheckpointStore, FileTailSource, type FileTailBatch } from './file-tail.js';
 
 const POLL_MS = 20;
 const WAIT_MS = 10_000;
@@ -38,13 +41,16 @@ async function tail(dataDir: string, input: Partial<FileInputConfig> & { include
   const checkpoints = await CheckpointStore.open(join(dataDir, 'collector'), componentTelemetry(registry, log, { kind: 'service', id: 'checkpoints', type: 'file_checkpoints' }));
   const records: LogRecord[] = [];
   const unacked: FileTailBatch[] = [];
+  const full: FileInputConfig = { exclude: [], service: 'svc', start_at: 'beginning', max_line_bytes: 1024 * 1024, parser: 'plain', time_format: 'rfc3339', ...input };
+  const telemetry = componentTelemetry(registry, log, { kind: 'source', id: 'file:svc', type: 'file_tail' });
   const source: FileTailSource = new FileTailSource({
-    input: { exclude: [], service: 'svc', start_at: 'beginning', max_line_bytes: 1024 * 1024, ...input },
+    input: full,
     nodeName: 'node-1',
     pollMs: POLL_MS,
     maxBatchRecords: 50,
     checkpoints,
-    telemetry: componentTelemetry(registry, log, { kind: 'source', id: 'file:svc', type: 'file_tail' }),
+    parser: createLineParser(full, parseEvents(registry, telemetry, full.parser)),
+    telemetry,
     send: async (batch) => {
       records.push(...batch.records);
       if (opts.ack === 'manual') unacked.push(batch);
@@ -173,6 +179,38 @@ describe('file tail: lines', () => {
     });
     expect(err!.observedTimeUnixNano).toBeGreaterThan(0n);
     expect(plain).toMatchObject({ severityNumber: 0, severityText: '', attributes: { 'pharos.seq': 1 } });
+  });
+
+  test('parser json: a JSON-lines file yields message, severity, event time (ns) and flattened attributes; a malformed line is kept whole, flagged and counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'app.json.log');
+    writeFileSync(
+      file,
+      [
+        '{"level":50,"time":1763892000123,"pid":7,"msg":"payment failed","req":{"method":"POST","id":"r-1"},"tags":["a","b"]}',
+        '{"level":"warn","ts":"2026-11-23T10:00:00.123456789Z","message":"slow","took_ms":812.5}',
+        '{"level":"info","msg":"cut',
+        '{"severity":"notice","@timestamp":1763892000123456789,"log":"ns epoch"}',
+      ].join('\n') + '\n',
+    );
+    const t = await tail(dir, { include: [file], parser: 'json' });
+    await until('4 lines', () => t.records.length === 4);
+    const [a, b, bad, ns] = t.records;
+    expect(a).toMatchObject({
+      body: 'payment failed',
+      severityNumber: 17,
+      severityText: 'ERROR',
+      timeUnixNano: 1763892000123n * 1_000_000n,
+      attributes: { pid: 7, 'req.method': 'POST', 'req.id': 'r-1', tags: '["a","b"]', 'log.file.name': 'app.json.log', 'pharos.seq': 0 },
+    });
+    expect(a!.attributes).not.toHaveProperty('msg');
+    expect(a!.attributes).not.toHaveProperty('level');
+    expect(a!.attributes).not.toHaveProperty('time');
+    expect(b).toMatchObject({ body: 'slow', severityNumber: 13, severityText: 'WARN', timeUnixNano: 1_795_428_000_123_456_789n, attributes: { took_ms: 812.5 } });
+    expect(bad).toMatchObject({ body: '{"level":"info","msg":"cut', timeUnixNano: 0n, attributes: { 'log.parse_error': expect.stringContaining('invalid JSON'), 'pharos.seq': 2 } });
+    expect(ns).toMatchObject({ body: 'ns epoch', severityNumber: 10, severityText: 'INFO2', timeUnixNano: 1763892000123456789n });
+    const errors = (await t.registry.getSingleMetric('pharos_collector_parse_errors_total')!.get()).values;
+    expect(errors).toEqual([expect.objectContaining({ value: 1, labels: { component_id: 'file:svc', parser: 'json' } })]);
   });
 });
 

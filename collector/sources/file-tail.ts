@@ -1,5 +1,6 @@
 /**
- * The file tail source: follows the files its globs match, one record per line.
+ * The file tail source: follows the files its globs match, one record per line, read by the
+ * input's parser (collector/transforms/parser.ts: plain, json, logfmt or regex).
  *
  * Guarantees, in the order they matter:
  * - At least once. A file's checkpoint (offset and sequence number) advances only when the sink
@@ -26,7 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import type { FileInputConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/log.js';
-import { nowNano, SeverityNumber, type Attributes, type LogRecord } from '../../core/model/records.js';
+import { nowNano, type Attributes, type LogRecord } from '../../core/model/records.js';
 import {
   componentError,
   declareErrors,
@@ -37,6 +38,7 @@ import {
   lineTruncated,
   type ComponentTelemetry,
 } from '../events.js';
+import type { LineParser } from '../transforms/parser.js';
 
 /** Records of one file, ending at a line boundary: what the sink acknowledges as a unit. */
 export interface FileTailBatch {
@@ -60,6 +62,8 @@ export interface FileTailOptions {
   /** At most this many records per batch (the sink's max_records). */
   maxBatchRecords: number;
   checkpoints: CheckpointStore;
+  /** The input's parser (`createLineParser`), built with the source's telemetry so its errors count per source. */
+  parser: LineParser;
   send: FileTailSend;
   telemetry: ComponentTelemetry;
   /** Relative globs resolve against this (default: the process's working directory). */
@@ -468,22 +472,22 @@ export class FileTailSource {
     t.pending.push(this.record(t, body, truncated, invalid));
   }
 
-  private record(t: TailedFile, body: string, truncated: boolean, invalid: boolean): LogRecord {
-    const severity = detectSeverity(body);
-    const attributes: Attributes = {
-      'log.file.path': t.path,
-      'log.file.name': t.name,
-      'pharos.source': t.source,
-      'pharos.seq': t.nextSeq++,
-    };
+  private record(t: TailedFile, line: string, truncated: boolean, invalid: boolean): LogRecord {
+    const attributes: Attributes = {};
+    const parsed = this.opts.parser.parse(line, attributes);
+    // Set after the parsed fields: a field named like ours cannot fake a record's origin or sequence.
+    attributes['log.file.path'] = t.path;
+    attributes['log.file.name'] = t.name;
+    attributes['pharos.source'] = t.source;
+    attributes['pharos.seq'] = t.nextSeq++;
     if (truncated) attributes['log.truncated'] = true;
     if (invalid) attributes['log.invalid_utf8'] = true;
     return {
-      timeUnixNano: 0n,
+      timeUnixNano: parsed.timeUnixNano,
       observedTimeUnixNano: nowNano(),
-      severityNumber: severity.number,
-      severityText: severity.text,
-      body,
+      severityNumber: parsed.severity.number,
+      severityText: parsed.severity.text,
+      body: parsed.body,
       resource: t.resource,
       attributes,
       traceId: '',
@@ -531,43 +535,6 @@ export class FileTailSource {
     if (this.draining.get(t.id) === t) this.draining.delete(t.id);
     if (!this.files.has(t.id)) this.opts.checkpoints.release(t.id, this.id);
   }
-}
-
-// --- severity --------------------------------------------------------------------------------
-
-const SEVERITY_BY_WORD: Record<string, { number: number; text: string }> = {
-  TRACE: { number: SeverityNumber.TRACE, text: 'TRACE' },
-  DEBUG: { number: SeverityNumber.DEBUG, text: 'DEBUG' },
-  INFO: { number: SeverityNumber.INFO, text: 'INFO' },
-  WARN: { number: SeverityNumber.WARN, text: 'WARN' },
-  WARNING: { number: SeverityNumber.WARN, text: 'WARN' },
-  ERROR: { number: SeverityNumber.ERROR, text: 'ERROR' },
-  ERR: { number: SeverityNumber.ERROR, text: 'ERROR' },
-  FATAL: { number: SeverityNumber.FATAL, text: 'FATAL' },
-  CRITICAL: { number: SeverityNumber.FATAL, text: 'FATAL' },
-};
-/** pino's numeric levels: Pharos's own log is pino JSON. */
-const SEVERITY_BY_PINO_LEVEL: Record<string, string> = { '10': 'TRACE', '20': 'DEBUG', '30': 'INFO', '40': 'WARN', '50': 'ERROR', '60': 'FATAL' };
-const UNSPECIFIED = { number: SeverityNumber.UNSPECIFIED, text: '' };
-/** Only the head of a line: levels sit near the start, and prose further on says "error" freely. */
-const SEVERITY_SCAN_CHARS = 200;
-// Upper-case level words anywhere in the head (`2026-… ERROR …`, `[WARN]`).
-const UPPER_WORD = /\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL)\b/;
-// Any case, but only where a level is spelled out: `level=info`, `"level":"warn"`, `[error]`, `<debug>`.
-const MARKED_WORD = /(?:\blevel["']?\s*[:=]\s*["']?|\[|<)(trace|debug|info|warn|warning|error|err|fatal|critical)\b/i;
-const PINO_LEVEL = /"level":\s*(10|20|30|40|50|60)\b/;
-
-/** The first level keyword in the line's head, as OpenTelemetry severity; unspecified when none. */
-export function detectSeverity(line: string): { number: number; text: string } {
-  const head = line.length > SEVERITY_SCAN_CHARS ? line.slice(0, SEVERITY_SCAN_CHARS) : line;
-  let best: { index: number; word: string } | undefined;
-  for (const re of [UPPER_WORD, MARKED_WORD]) {
-    const m = re.exec(head);
-    if (m && m[1] && (!best || m.index < best.index)) best = { index: m.index, word: m[1].toUpperCase() };
-  }
-  const pino = PINO_LEVEL.exec(head);
-  if (pino && pino[1] && (!best || pino.index < best.index)) best = { index: pino.index, word: SEVERITY_BY_PINO_LEVEL[pino[1]]! };
-  return (best && SEVERITY_BY_WORD[best.word]) || UNSPECIFIED;
 }
 
 // --- UTF-8 and fingerprints --------------------------------------------------------------------

@@ -37,7 +37,95 @@ const fileInput = z.strictObject({
   start_at: z.enum(['beginning', 'end']).default('end'),
   /** Lines longer than this are cut and flagged `log.truncated`. */
   max_line_bytes: z.number().int().min(256).max(800 * 1024, "at most 800 KiB: a record must fit in one Kafka message").default(256 * 1024),
+  /**
+   * How a line becomes a record: `plain` (the line is the body, severity from a level keyword),
+   * `json` (one object per line), `logfmt`, or `regex` (`pattern`). A line that does not parse is
+   * shipped whole, tagged `log.parse_error`.
+   */
+  parser: z.enum(['plain', 'json', 'logfmt', 'regex']).default('plain'),
+  /** For `parser: regex`: named groups become fields; groups `message`, `time` and `level` fill the record's own. */
+  pattern: z.string().min(1).optional(),
+  /** Field holding the message. Default: json and logfmt try msg, message, log, body; regex uses group `message`. */
+  message_key: z.string().min(1).optional(),
+  /** Field holding the event time. Default: time, timestamp, ts, @timestamp (regex: `time`). */
+  time_key: z.string().min(1).optional(),
+  /** Field holding the level. Default: level, severity, lvl (regex: `level`). */
+  level_key: z.string().min(1).optional(),
+  /**
+   * How the time field reads: `rfc3339` (also epoch numbers, unit by magnitude), `unix_s`,
+   * `unix_ms`, `unix_ns`, or a strftime-like pattern such as `%d/%b/%Y:%H:%M:%S %z`. Text without
+   * a zone is UTC. Not used by `plain`, whose records carry the observed time.
+   */
+  time_format: z
+    .string()
+    .min(1)
+    .default('rfc3339')
+    .refine((f) => timeFormatProblem(f) === undefined, { error: (i) => timeFormatProblem(String(i.input)) ?? 'invalid' }),
+}).superRefine((v, ctx) => {
+  if (v.parser === 'regex' && v.pattern === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'parser regex needs a pattern with named groups, e.g. (?<level>\\w+) (?<message>.*)' });
+  }
+  if (v.pattern !== undefined) {
+    const problem = regexPatternProblem(v.pattern);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['pattern'], message: `pattern ${problem}` });
+  }
 });
+
+/** Kept in step with collector/transforms/time-format.ts (a test there checks both agree). */
+export const TIME_FORMAT_DIRECTIVES = 'YymdeHIMSfLzZbBhaApjsTFDRnt%';
+
+function timeFormatProblem(f: string): string | undefined {
+  if (['rfc3339', 'unix_s', 'unix_ms', 'unix_ns'].includes(f)) return undefined;
+  if (!f.includes('%')) return 'expected rfc3339, unix_s, unix_ms, unix_ns or a pattern with % directives (e.g. %d/%b/%Y:%H:%M:%S %z)';
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] !== '%') continue;
+    const d = f[++i];
+    if (d === undefined || !TIME_FORMAT_DIRECTIVES.includes(d)) return `unknown directive %${d ?? ''} (supported: ${[...TIME_FORMAT_DIRECTIVES].map((x) => '%' + x).join(' ')})`;
+  }
+  return undefined;
+}
+
+/** Kept in step with collector/transforms/parse-regex.ts. */
+function regexPatternProblem(pattern: string): string | undefined {
+  let re: RegExp;
+  try {
+    new RegExp(pattern);
+    re = new RegExp(`(?:${pattern})|`);
+  } catch (err) {
+    return `does not compile: ${(err as Error).message}`;
+  }
+  // The empty alternative always matches, and `groups` exists exactly when the pattern names a group.
+  return re.exec('')?.groups === undefined ? 'has no named groups: use (?<name>...) for each field' : undefined;
+}
+
+/** Built-in redaction patterns (collector/transforms/redact.ts). */
+export const REDACT_BUILTINS = ['bearer_token', 'url_password', 'email', 'password', 'aws_access_key_id', 'api_key', 'jwt'] as const;
+
+const redactPattern = z.strictObject({
+  /** The `pattern` label of pharos_collector_redactions_total. */
+  name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a snake_case name'),
+  /** A JavaScript regular expression; every match is replaced. */
+  regex: z
+    .string()
+    .min(1)
+    .refine((r) => compiles(r), { error: (i) => `does not compile: ${compileError(String(i.input))}` }),
+  /** May refer to groups ($1, $<name>). */
+  replacement: z.string().default('[REDACTED]'),
+  ignore_case: z.boolean().default(false),
+});
+
+function compileError(r: string): string {
+  try {
+    new RegExp(r);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function compiles(r: string): boolean {
+  return compileError(r) === '';
+}
 
 const saslConfig = z.strictObject({
   mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -116,6 +204,13 @@ export const configSchema = z.strictObject({
       files: z.array(fileInput).default([]),
       /** Tail the stack's own log and readable files under /var/log (`pharos all` default). */
       self_logs: z.boolean().default(true),
+      /** Host metrics from /proc and statfs, node_exporter names, labels job="node" and instance=<node_name>. */
+      host_metrics: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          interval_ms: z.number().int().min(1000).default(10_000),
+        })
+        .prefault({}),
       batch: z
         .strictObject({
           max_records: z.number().int().min(1).default(1000),
@@ -124,6 +219,23 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       poll_ms: z.number().int().min(10).default(250),
+      /** Secrets replaced in record bodies and string attributes before they leave the host. */
+      redact: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Which built-in patterns apply (default: all of them). */
+          builtins: z.array(z.enum(REDACT_BUILTINS)).default([...REDACT_BUILTINS]),
+          /** Patterns of your own, applied after the built-ins. */
+          patterns: z.array(redactPattern).default([]),
+        })
+        .superRefine((v, ctx) => {
+          const seen = new Set<string>(REDACT_BUILTINS);
+          v.patterns.forEach((p, i) => {
+            if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: ['patterns', i, 'name'], message: `name ${p.name} is taken (a built-in or an earlier pattern): names label the redaction counter` });
+            seen.add(p.name);
+          });
+        })
+        .prefault({}),
     })
     .prefault({}),
   pipeline: z

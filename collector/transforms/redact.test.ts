@@ -1,0 +1,171 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, validateConfig } from '../../core/config/load.js';
+import { REDACT_BUILTINS } from '../../core/config/schema.js';
+import type { LogRecord } from '../../core/model/records.js';
+import { RegistryClass } from '../../core/telemetry/registry.js';
+import { redactEvents } from './events.js';
+import { BUILTINS, createRedactor, type RedactBuiltin, type RedactConfig } from './redact.js';
+
+const config = (over: Partial<RedactConfig> = {}): RedactConfig => ({ ...validateConfig({}).collector.redact, ...over });
+
+/** A redactor with only `builtin` on: each case proves its own pattern, not a neighbour's. */
+const only = (builtin: RedactBuiltin) => createRedactor(config({ builtins: [builtin] }))!.redactString;
+
+const CASES: Record<RedactBuiltin, { positive: Array<[string, string]>; negative: string[] }> = {
+  bearer_token: {
+    positive: [
+      ['Authorization: Bearer eyJhbGciOi.J9.abc123', 'Authorization: Bearer [REDACTED]'],
+      ['auth="bearer 0123456789abcdef" ok', 'auth="bearer [REDACTED]" ok'],
+      ['token Bearer abc/def+ghi== end', 'token Bearer [REDACTED] end'],
+    ],
+    negative: ['the bearer of bad news', 'Bearer short1', 'Authorization: Bearer [REDACTED]'],
+  },
+  url_password: {
+    positive: [
+      ['connecting to postgres://app:s3cr3t@db.internal:5432/orders', 'connecting to postgres://app:[REDACTED]@db.internal:5432/orders'],
+      ['GET https://bob:pa%40ss@example.com/x', 'GET https://bob:[REDACTED]@example.com/x'],
+    ],
+    negative: ['ssh://git@github.com/org/repo', 'https://example.com:8443/path@v2', 'redis://app:[REDACTED]@cache'],
+  },
+  email: {
+    positive: [
+      ['login by jane.doe+ops@example.co.uk failed', 'login by [REDACTED] failed'],
+      ['to=<a_b@mail-1.example.org>', 'to=<[REDACTED]>'],
+    ],
+    negative: ['user@localhost signed in', 'version 1.2@3', 'npm i @types/node'],
+  },
+  password: {
+    positive: [
+      ['login user=bob password=hunter2 ok', 'login user=bob password=[REDACTED] ok'],
+      ['{"user":"bob","password":"hun\\"ter2","x":1}', '{"user":"bob","password":"[REDACTED]","x":1}'],
+      ["DB_PASSWORD = 'p w'", "DB_PASSWORD = '[REDACTED]'"],
+      ['passwd=abc&next=1', 'passwd=[REDACTED]&next=1'],
+      ['{"Password": "x"}', '{"Password": "[REDACTED]"}'],
+    ],
+    negative: ['password reset requested for bob', 'password: wrong length', 'password=[REDACTED]', '"password":"[REDACTED]"'],
+  },
+  aws_access_key_id: {
+    positive: [['using key AKIAIOSFODNN7EXAMPLE for s3', 'using key [REDACTED] for s3'], ['ASIAY34FZKBOKMUTVV7A', '[REDACTED]']],
+    negative: ['AKIAIOSFODNN7EXAMPL (19 chars)', 'XAKIAIOSFODNN7EXAMPLE', 'akiaiosfodnn7example'],
+  },
+  api_key: {
+    positive: [
+      ['api_key=0123456789abcdef&q=1', 'api_key=[REDACTED]&q=1'],
+      ['X-Api-Key: 9f8e7d6c5b4a', 'X-Api-Key: [REDACTED]'],
+      ['{"client_secret":"abc"}', '{"client_secret":"[REDACTED]"}'],
+      ['push with ghp_abcdefghijklmnopqrstuvwxyz0123456789 done', 'push with [REDACTED] done'],
+      ['slack xoxb-1234567890-abcdefghij', 'slack [REDACTED]'],
+      ['stripe sk_live_abcdefghijklmnop1234', 'stripe [REDACTED]'],
+      ['maps AIzaSyA-abcdefghijklmnopqrstuvwxyz12345', 'maps [REDACTED]'],
+    ],
+    negative: ['the api key was rotated', 'ghp_short', 'a secret garden', 'sk_test_abcdefghijklmnop1234'],
+  },
+  jwt: {
+    positive: [['id_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4fwpM', 'id_token=[REDACTED]']],
+    negative: ['eyJustAWord.eyJ.x', 'heyJude.eyJane.abcdefghij'],
+  },
+};
+
+describe('built-in redaction patterns', () => {
+  test('every built-in has cases here, and the config lists exactly the built-ins the redactor knows', () => {
+    expect(Object.keys(CASES).sort()).toEqual([...REDACT_BUILTINS].sort());
+    expect(Object.keys(BUILTINS).sort()).toEqual([...REDACT_BUILTINS].sort());
+  });
+
+  for (const name of REDACT_BUILTINS) {
+    describe(name, () => {
+      test.each(CASES[name].positive)('redacts %j', (input, expected) => {
+        expect(only(name)(input)).toBe(expected);
+      });
+      test.each(CASES[name].negative.map((n) => [n]))('leaves %j alone', (input) => {
+        expect(only(name)(input)).toBe(input);
+      });
+    });
+  }
+});
+
+describe('redactor', () => {
+  test('all built-ins in one pass over a line holding several secrets; counts per pattern', async () => {
+    const registry = new RegistryClass();
+    const r = createRedactor(config(), redactEvents(registry, [...REDACT_BUILTINS]))!;
+    const line = 'user jane@example.com called https://u:pw@api.example.com with Authorization: Bearer abcdef123456 and password=x key AKIAIOSFODNN7EXAMPLE';
+    expect(r.redactString(line)).toBe('user [REDACTED] called https://u:[REDACTED]@api.example.com with Authorization: Bearer [REDACTED] and password=[REDACTED] key [REDACTED]');
+    const values = (await registry.getSingleMetric('pharos_collector_redactions_total')!.get()).values;
+    const by = Object.fromEntries(values.map((v) => [v.labels.pattern, v.value]));
+    expect(by).toEqual({ bearer_token: 1, url_password: 1, email: 1, password: 1, aws_access_key_id: 1, api_key: 0, jwt: 0 });
+  });
+
+  test('redacting twice changes nothing more', () => {
+    const r = createRedactor(config())!;
+    const once = r.redactString('a@b.io Bearer abcdef123456 password="x" postgres://u:p@h/db');
+    expect(r.redactString(once)).toBe(once);
+  });
+
+  test('records: body and string attributes, nested ones too; other values untouched', () => {
+    const r = createRedactor(config())!;
+    const rec: LogRecord = {
+      timeUnixNano: 0n,
+      observedTimeUnixNano: 1n,
+      severityNumber: 9,
+      severityText: 'INFO',
+      body: 'mail to ops@example.com',
+      resource: { 'service.name': 'a' },
+      attributes: { 'user.email': 'bob@example.com', 'http.header': 'Bearer abcdefgh1234', n: 3, list: ['x@example.com', 1], obj: { k: 'password=z' }, short: 'a@b' },
+      traceId: '',
+      spanId: '',
+      flags: 0,
+    };
+    r.redactRecords([rec]);
+    expect(rec.body).toBe('mail to [REDACTED]');
+    expect(rec.attributes).toEqual({ 'user.email': '[REDACTED]', 'http.header': 'Bearer [REDACTED]', n: 3, list: ['[REDACTED]', 1], obj: { k: 'password=[REDACTED]' }, short: 'a@b' });
+  });
+
+  test('only the listed built-ins apply', () => {
+    const r = createRedactor(config({ builtins: ['email'] }))!;
+    expect(r.redactString('a@example.com password=x')).toBe('[REDACTED] password=x');
+  });
+
+  test('patterns of the config run after the built-ins, with group references, and are counted', async () => {
+    const registry = new RegistryClass();
+    const c = config({ builtins: [], patterns: [{ name: 'card', regex: '\\b(\\d{4})\\d{8}(\\d{4})\\b', replacement: '$1********$2', ignore_case: false }, { name: 'session', regex: 'SESSION=\\w+', replacement: 'SESSION=[REDACTED]', ignore_case: true }] });
+    const r = createRedactor(c, redactEvents(registry, ['card', 'session']))!;
+    expect(r.redactString('paid 4111111111111111 and 5500000000000004; session=abc')).toBe('paid 4111********1111 and 5500********0004; SESSION=[REDACTED]');
+    const values = (await registry.getSingleMetric('pharos_collector_redactions_total')!.get()).values;
+    expect(Object.fromEntries(values.map((v) => [v.labels.pattern, v.value]))).toEqual({ card: 2, session: 1 });
+  });
+
+  test('adversarial 256 KiB lines (one long word, a dotted run, repeated hints) are scanned without backtracking blow-up', () => {
+    const r = createRedactor(config())!;
+    const big = 256 * 1024;
+    for (const line of ['a'.repeat(big) + 'password', 'a.'.repeat(big / 2) + '://', 'x@'.repeat(big / 2), 'Bearer '.repeat(big / 7), `${'password'.repeat(big / 8)}=`]) {
+      expect(r.redactString(line).length).toBeGreaterThan(0);
+    }
+  });
+
+  test('disabled, or nothing to apply: no redactor at all', () => {
+    expect(createRedactor(config({ enabled: false }))).toBeUndefined();
+    expect(createRedactor(config({ builtins: [] }))).toBeUndefined();
+  });
+});
+
+describe('config: collector.redact', () => {
+  const issues = (redact: unknown) => {
+    try {
+      validateConfig({ collector: { redact } });
+      return [];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return err.issues.map((i) => `${i.key}: ${i.message}`);
+    }
+  };
+
+  test('on by default with every built-in', () => {
+    expect(validateConfig({}).collector.redact).toEqual({ enabled: true, builtins: [...REDACT_BUILTINS], patterns: [] });
+  });
+
+  test('a pattern that does not compile, a taken name, an unknown built-in: each refused naming its key', () => {
+    expect(issues({ patterns: [{ name: 'x', regex: '(' }] })).toEqual([expect.stringMatching(/^collector\.redact\.patterns\.0\.regex: does not compile/)]);
+    expect(issues({ patterns: [{ name: 'email', regex: 'x' }] })).toEqual([expect.stringMatching(/^collector\.redact\.patterns\.0\.name: name email is taken/)]);
+    expect(issues({ builtins: ['ssn'] })).toEqual([expect.stringMatching(/^collector\.redact\.builtins\.0: /)]);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Redaction: secrets in record bodies and string attributes are replaced before a record leaves
+ * the host, because whatever reaches Kafka is copied to the warehouse, the live tail and every
+ * consumer downstream, and cannot be recalled from there.
+ *
+ * The built-ins run as one combined regular expression (one scan per string), behind a cheaper
+ * pre-check that lets the common line without `@`, `Bearer`, `password` and the like skip the
+ * scan; a line that passes is scanned only for the built-ins whose hint it holds. Patterns of
+ * the config run after them, one at a time. Each replacement keeps what tells a reader what was
+ * there (`Bearer [REDACTED]`, `scheme://user:[REDACTED]@`, `"password":"[REDACTED]"`).
+ * Every built-in starts its matches only where a word or run starts, so a hostile 256 KiB line
+ * costs a linear scan, never a backtracking blow-up.
+ */
+import type { PharosConfig } from '../../core/config/schema.js';
+import type { AttributeValue, Attributes, LogRecord } from '../../core/model/records.js';
+import { redacted, type RedactEvents } from './events.js';
+
+export type RedactConfig = PharosConfig['collector']['redact'];
+export type RedactBuiltin = RedactConfig['builtins'][number];
+
+export const REDACTED = '[REDACTED]';
+
+interface Builtin {
+  /** A regular expression without capturing groups: it becomes one alternative of the combined scan. */
+  readonly source: string;
+  /**
+   * A cheap expression every match also matches (case spelled out in classes: an `i` flag halves
+   * V8's scan speed): the pre-check that lets a line without any of them skip the full scan.
+   */
+  readonly hint: string;
+  readonly replace: (match: string) => string;
+}
+
+/** `word` matched in any case, without an `i` flag that would loosen the other alternatives too. */
+const ci = (word: string): string => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+
+/** Not a value already redacted: running twice over a string changes and counts nothing. */
+const NOT_DONE = '(?!"?\\[REDACTED\\])';
+const VALUE = `${NOT_DONE}(?:"(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'|[^\\s,;&"'}\\]]+)`;
+
+/** `key=value`, `"key":"value"` (also `key: value` when `colon`): keeps the key and the quoting. */
+function keyValue(keys: string, colon: boolean): string {
+  // The lookbehind starts a key only at a word's start: without it the scan retries inside every word (quadratic in its length).
+  const key = `(?<![A-Za-z0-9_])[A-Za-z0-9_]*(?:${keys})`;
+  const unquoted = colon ? `${key}[ \\t]*[:=]` : `${key}[ \\t]*=`;
+  return `(?:"${key}"[ \\t]*[:=]|'${key}'[ \\t]*[:=]|${unquoted})[ \\t]*${VALUE}`;
+}
+
+function replaceValue(match: string): string {
+  const sep = match.search(/[:=]/);
+  let i = sep + 1;
+  while (match[i] === ' ' || match[i] === '\t') i++;
+  const q = match[i];
+  return match.slice(0, i) + (q === '"' || q === "'" ? `${q}${REDACTED}${q}` : REDACTED);
+}
+
+const PASSWORD_KEYS = ['password', 'passwd', 'passphrase'].map(ci).join('|');
+const API_KEY_KEYS = ['api_key', 'api-key', 'apikey', 'access_token', 'auth_token', 'client_secret', 'secret_key'].map(ci).join('|');
+
+export const BUILTINS: Readonly<Record<RedactBuiltin, Builtin>> = {
+  // RFC 6750 token characters; at least 8 of them with a digit or symbol, so "the bearer of bad news" stays.
+  bearer_token: {
+    source: `\\b${ci('bearer')}[ \\t]+(?=[A-Za-z0-9._~+/-]*[0-9._~+/-])[A-Za-z0-9._~+/-]{8,}=*`,
+    hint: ci('bearer'),
+    replace: (m) => `${m.slice(0, 6)} ${REDACTED}`,
+  },
+  // Userinfo with a password; a bare `user@host` (ssh, git) has no secret and is left alone.
+  url_password: {
+    // A scheme starts only where a run of scheme characters does (not at every `\b` of `a.b.c…`): linear on any line.
+    source: `(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s:/?#@]+:${NOT_DONE}[^\\s/?#@]+@`,
+    hint: '@',
+    replace: (m) => `${m.slice(0, m.indexOf(':', m.indexOf('://') + 3) + 1)}${REDACTED}@`,
+  },
+  email: {
+    source: `(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b`,
+    hint: '@',
+    replace: () => REDACTED,
+  },
+  password: {
+    source: keyValue(PASSWORD_KEYS, false),
+    hint: `${ci('pass')}[wWpP]`,
+    replace: replaceValue,
+  },
+  aws_access_key_id: {
+    source: `\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b`,
+    hint: 'A[KS]IA',
+    replace: () => REDACTED,
+  },
+  // GitHub, Slack, Stripe and Google key shapes, and `api_key=`-style fields (headers included).
+  api_key: {
+    source: [
+      keyValue(API_KEY_KEYS, true),
+      '\\bgh[pousr]_[A-Za-z0-9]{36,255}\\b',
+      '\\bgithub_pat_[A-Za-z0-9_]{22,255}\\b',
+      '\\bxox[abposr]-[A-Za-z0-9-]{10,}',
+      '\\b[sr]k_live_[A-Za-z0-9]{16,}\\b',
+      '\\bAIza[0-9A-Za-z_-]{35}\\b',
+    ].join('|'),
+    hint: `${ci('api')}[_kK-]|${ci('token')}|${ci('secret')}|gh[pousr]_|github_pat_|xox|k_live_|AIza`,
+    // Token shapes hold no ':' or '=', the key-value form always does.
+    replace: (m) => (/[:=]/.test(m) ? replaceValue(m) : REDACTED),
+  },
+  jwt: {
+    source: '\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}',
+    hint: 'eyJ',
+    replace: () => REDACTED,
+  },
+};
+
+export interface Redactor {
+  /** `s` with every secret replaced (the same string when there was none). */
+  redactString(s: string): string;
+  /** Redacts body and string attributes (nested ones too) in place. */
+  redactRecords(records: readonly LogRecord[]): void;
+}
+
+/** Strings shorter than the shortest secret any pattern matches are not scanned. */
+const MIN_LENGTH = 6;
+/** Stamped by the collector from its own configuration, never from the line: nothing to find, on every record. */
+const OWN_ATTRIBUTES = new Set(['log.file.path', 'log.file.name', 'pharos.source']);
+
+/** Undefined when redaction is off or has nothing to apply: callers skip the pass entirely. */
+export function createRedactor(config: RedactConfig, events?: RedactEvents): Redactor | undefined {
+  if (!config.enabled) return undefined;
+  const names = [...new Set(config.builtins)];
+  const own = config.patterns.map((p) => ({
+    name: p.name,
+    test: new RegExp(p.regex, p.ignore_case ? 'i' : ''),
+    all: new RegExp(p.regex, p.ignore_case ? 'gi' : 'g'),
+    replacement: p.replacement,
+  }));
+  if (names.length === 0 && own.length === 0) return undefined;
+
+  const builtins = names.map((n) => BUILTINS[n]);
+  const hints = builtins.map((b) => new RegExp(b.hint));
+  const anyHint = names.length ? new RegExp([...new Set(builtins.map((b) => b.hint))].join('|')) : undefined;
+  // The scan over a line covers only the built-ins whose hint it holds: one expression per such
+  // set, compiled on first use (at most 2^7). One named group per built-in tells which matched.
+  const scans = new Map<number, { re: RegExp; replace: (match: string, ...rest: unknown[]) => string }>();
+  const scanFor = (mask: number) => {
+    let scan = scans.get(mask);
+    if (scan) return scan;
+    const members = builtins.flatMap((b, i) => ((mask >> i) & 1 ? [i] : []));
+    scan = {
+      re: new RegExp(members.map((i) => `(?<b${i}>${builtins[i]!.source})`).join('|'), 'g'),
+      replace: (match, ...rest) => {
+        const groups = rest[rest.length - 1] as Record<string, string | undefined>;
+        for (const i of members) {
+          if (groups[`b${i}`] === undefined) continue;
+          if (events) redacted(events, names[i]!, 1);
+          return builtins[i]!.replace(match);
+        }
+        return match;
+      },
+    };
+    scans.set(mask, scan);
+    return scan;
+  };
+
+  const redactString = (s: string): string => {
+    if (s.length < MIN_LENGTH) return s;
+    let out = s;
+    if (anyHint?.test(out)) {
+      let mask = 0;
+      for (let i = 0; i < hints.length; i++) if (hints[i]!.test(out)) mask |= 1 << i;
+      const scan = scanFor(mask);
+      out = out.replace(scan.re, scan.replace);
+    }
+    for (const p of own) {
+      if (!p.test.test(out)) continue;
+      const count = out.match(p.all)?.length ?? 0;
+      out = out.replace(p.all, p.replacement);
+      if (events && count > 0) redacted(events, p.name, count);
+    }
+    return out;
+  };
+
+  const redactValue = (v: AttributeValue): AttributeValue => {
+    if (typeof v === 'string') return redactString(v);
+    if (Array.isArray(v)) return v.map(redactValue);
+    if (v !== null && typeof v === 'object') {
+      redactAttributes(v);
+      return v;
+    }
+    return v;
+  };
+
+  const redactAttributes = (attrs: Attributes): void => {
+    for (const k in attrs) {
+      const v = attrs[k]!;
+      if (typeof v === 'string') {
+        if (v.length >= MIN_LENGTH && !OWN_ATTRIBUTES.has(k)) {
+          const r = redactString(v);
+          if (r !== v) attrs[k] = r;
+        }
+      } else if (v !== null && typeof v === 'object') {
+        attrs[k] = redactValue(v);
+      }
+    }
+  };
+
+  return {
+    redactString,
+    redactRecords(records) {
+      for (const r of records) {
+        r.body = redactString(r.body);
+        redactAttributes(r.attributes);
+      }
+    },
+  };
+}
