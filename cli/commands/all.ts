@@ -8,6 +8,8 @@ import { Authenticator } from '../../core/http/auth.js';
 import { startDashboard } from '../../dashboard/server/dashboard-server.js';
 import { ClickHouseLogSearch } from '../../pipeline/warehouse/log-search.js';
 import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
+import { startRealtime, type RealtimeService } from '../../pipeline/realtime/realtime-service.js';
+import { Router } from 'express';
 import { loadRules } from '../../alerts/alerts-service.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 
@@ -24,20 +26,29 @@ export async function runAll(opts: CommonOptions): Promise<void> {
     const { config, log, registry } = rt;
     log.info({ clickhouse: describeClickHouse(config), data_dir: resolve(config.data_dir) }, 'starting pharos (all components in one process)');
     const admin = createClickHouse(config, log, 'admin');
-    await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, log });
+    await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, metricsTtlDays: config.clickhouse.metrics_ttl_days, log });
     const query = createClickHouse(config, log, 'query');
     const ingest = createClickHouse(config, log, 'ingest');
     rt.onShutdown('clickhouse', async () => {
       await Promise.allSettled([admin.close(), query.close(), ingest.close()]);
     });
 
+    // The dashboard is up before the bus: the real-time routes answer 503 until the store exists.
+    let realtime: RealtimeService | undefined;
+    const realtimeRoutes = Router();
+    realtimeRoutes.use((req, res, next) => {
+      if (realtime) return realtime.routes(req, res, next);
+      if (!config.pipeline.realtime.enabled || !req.path.startsWith('/api/v1/')) return next();
+      res.status(503).json({ status: 'error', errorType: 'unavailable', error: 'the real-time store is starting' });
+    });
     const dashboard = await startDashboard({
+      extraRoutes: realtimeRoutes,
       config,
       log,
       registry,
       auth: new Authenticator(config.auth),
       logs: new ClickHouseLogSearch(query, config.clickhouse.database),
-      ready: () => pipelineReady,
+      ready: () => pipelineReady && (realtime?.ready() ?? true),
       ...(config.dashboard.static_dir ? { staticDir: config.dashboard.static_dir } : {}),
     });
     rt.onShutdown('dashboard', () => dashboard.close());
@@ -54,6 +65,11 @@ export async function runAll(opts: CommonOptions): Promise<void> {
 
     const writer = await startWarehouseWriter({ bus: selected.bus, clickhouse: ingest, config, log, registry });
     rt.onShutdown('warehouse', () => writer.stop());
+    if (config.pipeline.realtime.enabled) {
+      const store = await startRealtime({ bus: selected.bus, config, log, registry });
+      rt.onShutdown('realtime', () => store.stop());
+      realtime = store;
+    }
 
     loadRules(config, log);
 

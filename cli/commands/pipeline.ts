@@ -4,6 +4,7 @@ import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
 import { selectBus } from '../../core/bus/select-bus.js';
 import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
+import { startRealtime } from '../../pipeline/realtime/realtime-service.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 
 /** `pharos pipeline`: Kafka consumers; today the warehouse writer (logs → ClickHouse). */
@@ -12,7 +13,7 @@ export async function runPipeline(opts: CommonOptions): Promise<void> {
   await runOrExit(rt.log, async () => {
     const admin = createClickHouse(rt.config, rt.log, 'admin');
     rt.log.info({ clickhouse: describeClickHouse(rt.config) }, 'warehouse');
-    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, log: rt.log });
+    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, log: rt.log });
     await admin.close();
     const { bus } = await selectBus(rt.config, rt.log, 'kafka-only');
     rt.onShutdown('bus', () => bus.close());
@@ -20,13 +21,16 @@ export async function runPipeline(opts: CommonOptions): Promise<void> {
     rt.onShutdown('clickhouse', () => clickhouse.close());
     const writer = await startWarehouseWriter({ bus, clickhouse, config: rt.config, log: rt.log, registry: rt.registry });
     rt.onShutdown('warehouse', () => writer.stop());
+    const realtime = rt.config.pipeline.realtime.enabled ? await startRealtime({ bus, config: rt.config, log: rt.log, registry: rt.registry }) : undefined;
+    if (realtime) rt.onShutdown('realtime', () => realtime.stop());
     const server = await startServiceServer({
       name: 'pipeline',
       listen: rt.config.pipeline.listen,
       registry: rt.registry,
       auth: new Authenticator(rt.config.auth),
       log: rt.log,
-      ready: () => true,
+      ready: () => realtime?.ready() ?? true,
+      ...(realtime ? { mount: (app: import('express').Express) => app.use(realtime.routes) } : {}),
     });
     rt.onShutdown('http', () => server.close());
     rt.log.info({ address: server.address }, 'pipeline running');

@@ -15,7 +15,8 @@ export class KafkaBus implements Bus {
   private readonly closers: Array<() => Promise<void>> = [];
 
   constructor(
-    private readonly kafka: Kafka,
+    /** The kafkajs client, for what the bus contract does not cover (offsets by timestamp). */
+    readonly kafka: Kafka,
     brokers: string[],
     private readonly log: Logger,
   ) {

@@ -11,16 +11,18 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PharosError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { migrationChecksum, migrations, renderStatement, type Migration, type MigrationContext } from './migrations/index.js';
+import { DEFAULT_METRICS_TTL_DAYS, metricTtls, migrationChecksum, migrations, renderStatement, type Migration, type MigrationContext } from './migrations/index.js';
 
 export interface MigrateOptions {
   database: string;
   logsTtlDays: number;
+  /** `clickhouse.metrics_ttl_days`; the config default when absent. */
+  metricsTtlDays?: number;
   log: Logger;
 }
 
 export async function migrate(client: ClickHouseClient, opts: MigrateOptions): Promise<{ applied: number[] }> {
-  const ctx: MigrationContext = { database: opts.database, logsTtlDays: opts.logsTtlDays };
+  const ctx: MigrationContext = { database: opts.database, logsTtlDays: opts.logsTtlDays, metricsTtlDays: opts.metricsTtlDays ?? DEFAULT_METRICS_TTL_DAYS };
   assertOrdered(migrations);
   const db = renderStatement('{{database}}', ctx);
 
@@ -68,7 +70,15 @@ ORDER BY version`,
     opts.log.info({ version: m.version, migration: m.name, duration_ms: Math.round(performance.now() - started) }, 'migration applied');
   }
 
-  await reconcileLogsTtl(client, db, opts);
+  const metricDays = metricTtls(ctx.metricsTtlDays ?? DEFAULT_METRICS_TTL_DAYS);
+  for (const t of [
+    { table: 'otel_logs', timeExpr: 'TimestampTime', days: opts.logsTtlDays },
+    { table: 'metric_samples', timeExpr: 'toDateTime(Timestamp)', days: metricDays.raw },
+    { table: 'metric_rollup_1m', timeExpr: 'BucketStart', days: metricDays.rollup1m },
+    { table: 'metric_rollup_1h', timeExpr: 'BucketStart', days: metricDays.rollup1h },
+  ]) {
+    await reconcileTtl(client, ctx, t, opts.log);
+  }
   return { applied };
 }
 
@@ -86,32 +96,33 @@ async function recordedChecksums(client: ClickHouseClient, db: string): Promise<
 }
 
 /**
- * `CREATE TABLE IF NOT EXISTS` never changes an existing table, so a changed `logs_ttl_days`
- * is applied here. Existing parts are not rewritten (`materialize_ttl_after_modify = 0`): with
+ * `CREATE TABLE IF NOT EXISTS` never changes an existing table, so a changed TTL in config is
+ * applied here. Existing parts are not rewritten (`materialize_ttl_after_modify = 0`): with
  * `ttl_only_drop_parts` they are dropped whole once every row in them has expired under the new TTL.
  */
-async function reconcileLogsTtl(client: ClickHouseClient, db: string, opts: MigrateOptions): Promise<void> {
+async function reconcileTtl(client: ClickHouseClient, ctx: MigrationContext, t: { table: string; timeExpr: string; days: number }, log: Logger): Promise<void> {
   let createQuery: string | undefined;
   try {
     const rs = await client.query({
       query: 'SELECT create_table_query FROM system.tables WHERE database = {database:String} AND name = {table:String}',
-      query_params: { database: opts.database, table: 'otel_logs' },
+      query_params: { database: ctx.database, table: t.table },
       format: 'JSONEachRow',
     });
     createQuery = (await rs.json<{ create_table_query: string }>())[0]?.create_table_query;
   } catch (err) {
-    throw migrationError('reading the otel_logs TTL', err);
+    throw migrationError(`reading the ${t.table} TTL`, err);
   }
   if (createQuery === undefined) return;
-  const current = /TTL\s+TimestampTime\s*\+\s*toIntervalDay\((\d+)\)/.exec(createQuery)?.[1];
-  if (current !== undefined && Number(current) === opts.logsTtlDays) return;
+  const current = /\bTTL\s+.*?\+\s*toIntervalDay\((\d+)\)/.exec(createQuery)?.[1];
+  if (current !== undefined && Number(current) === t.days) return;
+  // The day count is a validated integer; the rest of the statement is constant.
   await run(
     client,
-    renderStatement(`ALTER TABLE {{database}}.otel_logs MODIFY TTL TimestampTime + toIntervalDay({{logs_ttl_days}})`, { database: opts.database, logsTtlDays: opts.logsTtlDays }),
-    'changing the otel_logs TTL',
+    `${renderStatement(`ALTER TABLE {{database}}.${t.table}`, ctx)} MODIFY TTL ${t.timeExpr} + toIntervalDay(${t.days})`,
+    `changing the ${t.table} TTL`,
     { materialize_ttl_after_modify: 0 },
   );
-  opts.log.info({ from_days: current === undefined ? null : Number(current), to_days: opts.logsTtlDays }, 'otel_logs TTL changed');
+  log.info({ table: t.table, from_days: current === undefined ? null : Number(current), to_days: t.days }, `${t.table} TTL changed`);
 }
 
 async function run(client: ClickHouseClient, query: string, what: string, settings?: Record<string, number>): Promise<void> {

@@ -241,6 +241,19 @@ export const configSchema = z.strictObject({
   pipeline: z
     .strictObject({
       listen: hostPort.default('127.0.0.1:9464'),
+      /** The in-memory TSDB behind the Prometheus-compatible query API (`/api/v1/*`). */
+      realtime: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** How far back samples are kept, and replayed from Kafka at start. */
+          window_ms: z.number().int().min(60_000).max(90 * 86_400_000).default(2 * 3_600_000),
+          out_of_order_tolerance_ms: z.number().int().min(0).default(0),
+          /** New series of one metric name beyond this are rejected and counted; 0 = no limit. */
+          max_series_per_metric: z.number().int().min(0).default(100_000),
+          query_timeout_ms: z.number().int().min(100).default(30_000),
+          max_samples: z.number().int().min(1000).default(50_000_000),
+        })
+        .prefault({}),
       warehouse: z
         .strictObject({
           group_id: z.string().default('pharos-warehouse'),

@@ -24,6 +24,8 @@ export interface DashboardOptions {
   staticDir?: string;
   /** How often the live channel asks LogSearch for new rows. */
   livePollMs?: number;
+  /** More authenticated routes (under `pharos all`: the real-time store's Prometheus API). */
+  extraRoutes?: import('express').Router;
 }
 
 export interface Dashboard {
@@ -48,6 +50,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     mount: (app, server) => {
       app.use(whoamiRoutes());
       app.use(logsRoutes({ logs: opts.logs }));
+      if (opts.extraRoutes) app.use(opts.extraRoutes);
       live = attachLiveSocket({ server, auth: opts.auth, logs: opts.logs, log, registry: opts.registry, ...(opts.livePollMs ? { pollMs: opts.livePollMs } : {}) });
     },
   });

@@ -119,7 +119,8 @@ export async function startRealtimeIngest(opts: RealtimeIngestOptions): Promise<
   };
 
   const consumer: BusConsumer = await bus.consumer({ groupId, topics: [topic], fromBeginning: true, eachBatch: onBatch });
-  if (!opts.offsets) checkCaughtUp();
+  // Nothing to replay (a new or empty topic, or no offsets hook): caught up at once.
+  checkCaughtUp();
 
   const interval = opts.config?.truncateIntervalMs ?? 60_000;
   const timer = setInterval(() => {

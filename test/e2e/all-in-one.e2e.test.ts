@@ -80,6 +80,19 @@ describe('pharos all', () => {
     // The stack ships its own log through itself.
     await waitFor('pharos’s own log in the warehouse', async () => (await findLine(base, 'pharos is running')).length > 0);
 
+    // Host metrics travel collector → Kafka → real-time store, and PromQL reads them.
+    type PromAnswer = { status: string; data: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const answer = await waitFor('host metrics in the real-time store', async () => {
+      const r = (await (await fetch(`${base}/api/v1/query?query=${encodeURIComponent('sum by (instance) (node_memory_MemTotal_bytes)')}`)).json()) as PromAnswer;
+      return r.status === 'success' && r.data.result.length > 0 ? r : null;
+    });
+    expect(answer.data.resultType).toBe('vector');
+    expect(answer.data.result[0]!.metric).toEqual({ instance: 'e2e-host' });
+    expect(Number(answer.data.result[0]!.value[1])).toBeGreaterThan(0);
+    const status = (await (await fetch(`${base}/api/v1/status/tsdb`)).json()) as { data: { headStats: { numSeries: number } } };
+    expect(status.data.headStats.numSeries).toBeGreaterThan(10);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -30,9 +30,9 @@ describe('file → Kafka → ClickHouse', () => {
   const config = validateConfig({
     node_name: 'slice-host',
     data_dir: dir,
-    kafka: { brokers, topics: { logs: topic, deadletter: uniqueTopic('slice-dlq') } },
+    kafka: { brokers, topics: { logs: topic, metrics: uniqueTopic('slice-metrics'), deadletter: uniqueTopic('slice-dlq') } },
     clickhouse: { database: 'slice' },
-    collector: { files: [{ include: [logFile], service: 'slice', start_at: 'beginning' }], poll_ms: 50 },
+    collector: { files: [{ include: [logFile], service: 'slice', start_at: 'beginning' }], poll_ms: 50, host_metrics: { enabled: false } },
     pipeline: { warehouse: { group_id: uniqueTopic('slice-group') } },
   });
   const bus = new KafkaBus(createKafka(config.kafka, log, brokers), brokers, log);
@@ -42,7 +42,7 @@ describe('file → Kafka → ClickHouse', () => {
 
   beforeAll(async () => {
     await migrate(admin, { database: 'slice', logsTtlDays: 30, log });
-    await bus.ensureTopics([topic, config.kafka.topics.deadletter], 3);
+    await bus.ensureTopics([topic, config.kafka.topics.metrics, config.kafka.topics.deadletter], 3);
     writeFileSync(logFile, '');
     const writer = await startWarehouseWriter({ bus, clickhouse: ingest, config, log, registry: createRegistry() });
     stops.push(() => writer.stop());

@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
 import { PharosError } from '../../errors.js';
 import { otelLogs } from './001-otel-logs.js';
 import { warehouseBatches } from './002-warehouse-batches.js';
+import { metricSamples } from './003-metric-samples.js';
+import { alertEvents } from './004-alert-events.js';
 
 export interface Migration {
   version: number;
@@ -24,9 +26,19 @@ export interface Migration {
 export interface MigrationContext {
   database: string;
   logsTtlDays: number;
+  /** Raw metric samples' retention; absent means the config default (callers older than migration 003). */
+  metricsTtlDays?: number;
 }
 
-export const migrations: readonly Migration[] = [otelLogs, warehouseBatches];
+export const migrations: readonly Migration[] = [otelLogs, warehouseBatches, metricSamples, alertEvents];
+
+/** `clickhouse.metrics_ttl_days`'s default in config. */
+export const DEFAULT_METRICS_TTL_DAYS = 30;
+
+/** The rollups keep 10× and 100× as long as raw samples: what long ranges read once raw data is gone. */
+export function metricTtls(metricsTtlDays: number): { raw: number; rollup1m: number; rollup1h: number } {
+  return { raw: metricsTtlDays, rollup1m: Math.min(MAX_LOGS_TTL_DAYS, metricsTtlDays * 10), rollup1h: Math.min(MAX_LOGS_TTL_DAYS, metricsTtlDays * 100) };
+}
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -46,7 +58,17 @@ export function renderStatement(template: string, ctx: MigrationContext): string
       `clickhouse.logs_ttl_days must be an integer from 1 to ${MAX_LOGS_TTL_DAYS}, got ${ctx.logsTtlDays}: a longer TTL overflows ClickHouse's DateTime (2106) and would expire every row at once`,
     );
   }
-  return template.replaceAll('{{database}}', `\`${ctx.database}\``).replaceAll('{{logs_ttl_days}}', String(ctx.logsTtlDays));
+  const metricsDays = ctx.metricsTtlDays ?? DEFAULT_METRICS_TTL_DAYS;
+  if (!Number.isInteger(metricsDays) || metricsDays < 1 || metricsDays > MAX_LOGS_TTL_DAYS) {
+    throw new PharosError('invalid_config', `clickhouse.metrics_ttl_days must be an integer from 1 to ${MAX_LOGS_TTL_DAYS}, got ${metricsDays}`);
+  }
+  const ttl = metricTtls(metricsDays);
+  return template
+    .replaceAll('{{database}}', `\`${ctx.database}\``)
+    .replaceAll('{{logs_ttl_days}}', String(ctx.logsTtlDays))
+    .replaceAll('{{metrics_ttl_days}}', String(ttl.raw))
+    .replaceAll('{{metrics_1m_ttl_days}}', String(ttl.rollup1m))
+    .replaceAll('{{metrics_1h_ttl_days}}', String(ttl.rollup1h));
 }
 
 export function migrationChecksum(m: Migration): string {

@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { BusProducer, ConsumedBatch } from '../../core/bus/bus.js';
+import { createClickHouse } from '../../core/clickhouse/client.js';
+import { migrate } from '../../core/clickhouse/migrate.js';
+import { encodeLogs, wireHeaders } from '../../core/codec/codec.js';
+import { validateConfig } from '../../core/config/load.js';
+import { silentLogger } from '../../core/log.js';
+import { createRegistry } from '../../core/telemetry/registry.js';
+import { rawInserter, type RawInsert } from './raw-insert.js';
+import { logBatchHandler, warehouseMetrics } from './writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pharos-table-handler-'));
+const log = silentLogger();
+const config = validateConfig({ data_dir: dir });
+const admin = createClickHouse(config, log, 'admin');
+const ingest = createClickHouse(config, log, 'ingest');
+const NOW_NS = BigInt(Date.now()) * 1_000_000n;
+
+afterAll(async () => {
+  await Promise.all([admin.close(), ingest.close()]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function batch(from: number, messages: number, perMessage: number): ConsumedBatch {
+  return {
+    topic: 'logs',
+    partition: 0,
+    messages: Array.from({ length: messages }, (_, m) => {
+      const bytes = encodeLogs(
+        Array.from({ length: perMessage }, (_, i) => {
+          const seq = (from + m) * perMessage + i;
+          return { timeUnixNano: NOW_NS + BigInt(seq), observedTimeUnixNano: NOW_NS, severityNumber: 9, severityText: 'INFO', body: `line ${seq}`, resource: { 'service.name': 's' }, attributes: { seq }, traceId: '', spanId: '', flags: 0 };
+        }),
+      );
+      return { key: null, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers: wireHeaders(), offset: String(from + m), timestampMs: Date.now() };
+    }),
+  };
+}
+
+async function stored(db: string): Promise<{ n: number; u: number }> {
+  const rs = await admin.query({ query: `SELECT toUInt32(count()) AS n, toUInt32(uniqExact(LogAttributes['seq'])) AS u FROM ${db}.otel_logs`, format: 'JSONEachRow' });
+  return (await rs.json<{ n: number; u: number }>())[0]!;
+}
+
+describe('chunked, overlapped inserts', () => {
+  test('a unit larger than a chunk is cut the same way on a replay, and a failure part-way is retried without duplicates', async () => {
+    const db = 'th_chunks';
+    await migrate(admin, { database: db, logsTtlDays: 3650, log });
+    const real = rawInserter(ingest);
+    const tokens: string[] = [];
+    let failAt = -1;
+    const insert: RawInsert = Object.assign(
+      async (...args: Parameters<RawInsert>) => {
+        const token = String(args[4].insert_deduplication_token);
+        if (tokens.length === failAt) {
+          tokens.push(`failed:${token}`);
+          throw new Error('engine unavailable');
+        }
+        tokens.push(token);
+        await real(...args);
+      },
+      { path: real.path },
+    );
+    const producer: BusProducer = { send: async () => {}, close: async () => {} };
+    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, chunkRows: 7, insert });
+
+    // The third chunk fails while the fourth is being built: the batch rejects, nothing is lost.
+    failAt = 2;
+    await expect(handle(batch(0, 10, 5))).rejects.toMatchObject({ code: 'insert_failed' });
+    const firstTry = [...tokens];
+    failAt = -1;
+    tokens.length = 0;
+    await handle(batch(0, 10, 5));
+    expect(await stored(db)).toEqual({ n: 50, u: 50 });
+    // 50 rows in chunks of 7: 8 chunks, the same tokens as the first attempt made before failing.
+    expect(tokens).toEqual(Array.from({ length: 8 }, (_, i) => `logs-0-0-9-${i}`));
+    expect(firstTry.slice(0, 2)).toEqual(tokens.slice(0, 2));
+    expect(firstTry[2]).toBe(`failed:${tokens[2]}`);
+
+    // Token dedup alone (ledger dropped): the same cut, every chunk deduplicated.
+    await admin.command({ query: `TRUNCATE TABLE ${db}.warehouse_batches` });
+    tokens.length = 0;
+    await handle(batch(0, 10, 5));
+    expect(tokens).toHaveLength(8);
+    expect(await stored(db)).toEqual({ n: 50, u: 50 });
+
+    // A unit that fits one chunk keeps the plain token.
+    tokens.length = 0;
+    await handle(batch(10, 1, 5));
+    expect(tokens).toEqual(['logs-0-10-10']);
+    expect(await stored(db)).toEqual({ n: 55, u: 55 });
+  });
+});
