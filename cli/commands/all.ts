@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { startCollector } from '../../collector/collector.js';
 import { defaultSelfInputs } from '../../collector/default-inputs.js';
-import { selectBus } from '../../core/bus/select-bus.js';
+import { describeBusPlan, selectBus } from '../../core/bus/select-bus.js';
 import { createClickHouse, describeClickHouse } from '../../core/clickhouse/client.js';
 import { migrate } from '../../core/clickhouse/migrate.js';
 import { Authenticator } from '../../core/http/auth.js';
@@ -25,6 +25,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
   await runOrExit(rt.log, async () => {
     const { config, log, registry } = rt;
     log.info({ clickhouse: describeClickHouse(config), data_dir: resolve(config.data_dir) }, 'starting pharos (all components in one process)');
+    log.info(`bus plan: ${describeBusPlan(config, 'all-in-one')}`);
     const admin = createClickHouse(config, log, 'admin');
     await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, metricsTtlDays: config.clickhouse.metrics_ttl_days, log });
     const query = createClickHouse(config, log, 'query');

@@ -22,6 +22,18 @@ export interface SelectedBus {
 
 export type BusPolicy = 'kafka-only' | 'all-in-one';
 
+/** What selectBus will try, said before the (slower) broker start so the first lines of the log tell. */
+export function describeBusPlan(config: PharosConfig, policy: BusPolicy): string {
+  const { brokers, local } = config.kafka;
+  if (brokers.length > 0) return `kafka at ${brokers.join(',')} (kafka.brokers is configured)`;
+  if (policy === 'kafka-only') return 'none: kafka.brokers is required';
+  const java = javaMajorVersion();
+  if (local.enabled !== 'never' && java !== null && java >= 17) {
+    return `a local Kafka ${local.version} broker on 127.0.0.1:${local.port} (no kafka.brokers configured, Java ${java} found; in-process hand-off if it cannot start)`;
+  }
+  return 'in-process hand-off (no kafka.brokers configured and no local broker)';
+}
+
 export async function selectBus(config: PharosConfig, log: Logger, policy: BusPolicy): Promise<SelectedBus> {
   const selected = await choose(config, log, policy);
   await selected.bus.ensureTopics(Object.values(config.kafka.topics), selected.bus.kind === 'kafka' ? config.kafka.partitions : 1);
