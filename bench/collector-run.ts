@@ -20,7 +20,7 @@ const config = validateConfig({
   data_dir: mkdtempSync(join(tmpdir(), 'pharos-bench-collector-')),
   node_name: 'bench-host',
   kafka: { brokers: [broker], topics: { logs: topic } },
-  collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50 },
+  collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH) } } : {}) },
 });
 const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log);
 const registry = createRegistry();
