@@ -1,0 +1,160 @@
+/**
+ * Aggregation groups (Alertmanager `dispatch/dispatch.go`): alerts are grouped per route and
+ * group_by labels; a group first flushes after group_wait, then on every group_interval tick.
+ * Each flush runs the pipeline with the tick's time as "now"; dedup decides whether anything is
+ * actually sent (something changed, or repeat_interval elapsed).
+ */
+import type { Logger } from '../../core/log.js';
+import type { Alert, Clock, Labels } from '../model.js';
+import type { Route } from './route.js';
+import { isFiring, type Stage } from './stages.js';
+
+class AggrGroup {
+  readonly alerts = new Map<string, Alert>();
+  private timer: { dispose(): void } | undefined;
+  private running = false;
+  private again: { silenceEnded: boolean } | undefined;
+  private silenceEnded = false;
+
+  constructor(
+    readonly key: string,
+    readonly labels: Labels,
+    readonly route: Route,
+    private readonly d: Dispatcher,
+  ) {}
+
+  schedule(ms: number): void {
+    this.timer?.dispose();
+    this.timer = this.d.clock.setTimer(ms, () => void this.tick());
+  }
+
+  /** Flushes now instead of at the next tick. */
+  flushNow(silenceEnded: boolean): void {
+    this.silenceEnded ||= silenceEnded;
+    if (this.running) {
+      this.again = { silenceEnded: this.silenceEnded };
+      return;
+    }
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.timer?.dispose();
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.d.stopped) return;
+    this.running = true;
+    const nowMs = this.d.clock.now();
+    const snapshot = [...this.alerts.values()];
+    const silenceEnded = this.silenceEnded;
+    this.silenceEnded = false;
+    const o = this.route.opts;
+    try {
+      await this.d.pipeline.exec(
+        {
+          receiver: o.receiver,
+          groupKey: this.key,
+          groupLabels: this.labels,
+          nowMs,
+          repeatIntervalMs: o.repeatIntervalMs,
+          signal: this.d.abort.signal,
+          log: this.d.log,
+          ...(silenceEnded ? { silenceEnded } : {}),
+        },
+        snapshot,
+      );
+      // Resolved alerts were delivered (or did not need to be): forget them unless they changed meanwhile.
+      for (const a of snapshot) if (!isFiring(a, nowMs) && this.alerts.get(a.fingerprint) === a) this.alerts.delete(a.fingerprint);
+    } catch (err) {
+      if (this.d.stopped) return;
+      this.d.log.error({ group_key: this.key, receiver: o.receiver, err: (err as Error).message }, 'notification failed; retried at the next group interval');
+    } finally {
+      this.running = false;
+    }
+    if (this.d.stopped) return;
+    if (this.alerts.size === 0) {
+      this.d.remove(this);
+      return;
+    }
+    const again = this.again;
+    this.again = undefined;
+    if (again) {
+      this.silenceEnded ||= again.silenceEnded;
+      this.schedule(0);
+    } else this.schedule(o.groupIntervalMs);
+  }
+}
+
+export interface GroupView {
+  key: string;
+  receiver: string;
+  labels: Labels;
+  alerts: Alert[];
+}
+
+export class Dispatcher {
+  private readonly groups = new Map<string, AggrGroup>();
+  readonly abort = new AbortController();
+  stopped = false;
+
+  constructor(
+    readonly route: Route,
+    readonly pipeline: Stage,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {}
+
+  put(alert: Alert): void {
+    if (this.stopped) return;
+    for (const r of this.route.match(alert.labels)) {
+      const labels = r.groupLabels(alert.labels);
+      const key = r.groupKey(labels);
+      let g = this.groups.get(key);
+      if (!g) {
+        g = new AggrGroup(key, labels, r, this);
+        this.groups.set(key, g);
+        g.alerts.set(alert.fingerprint, alert);
+        // An alert that started long ago (e.g. re-sent after a restart) has waited long enough.
+        const now = this.clock.now();
+        g.schedule(alert.startsAt + r.opts.groupWaitMs <= now ? 0 : r.opts.groupWaitMs);
+      } else {
+        g.alerts.set(alert.fingerprint, alert);
+      }
+    }
+  }
+
+  /** Flushes at once every group holding an alert whose labels satisfy `pred`. */
+  flushMatching(pred: (labels: Labels) => boolean, silenceEnded: boolean): number {
+    let n = 0;
+    for (const g of this.groups.values()) {
+      if ([...g.alerts.values()].some((a) => pred(a.labels))) {
+        g.flushNow(silenceEnded);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Receivers an alert's labels route to. */
+  receivers(labels: Labels): string[] {
+    return [...new Set(this.route.match(labels).map((r) => r.opts.receiver))];
+  }
+
+  list(): GroupView[] {
+    return [...this.groups.values()].map((g) => ({ key: g.key, receiver: g.route.opts.receiver, labels: g.labels, alerts: [...g.alerts.values()] }));
+  }
+
+  remove(g: AggrGroup): void {
+    g.stop();
+    if (this.groups.get(g.key) === g) this.groups.delete(g.key);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const g of this.groups.values()) g.stop();
+    this.groups.clear();
+    this.abort.abort(new Error('notifications stopped'));
+  }
+}
