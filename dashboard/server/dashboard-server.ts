@@ -10,6 +10,7 @@ import type { LogSearch } from '../../core/model/log-search.js';
 import type { Registry } from '../../core/telemetry/registry.js';
 import { attachLiveSocket } from './live/live-socket.js';
 import { logsRoutes } from './routes/logs.js';
+import { selfMetricsRoutes } from './routes/self-metrics.js';
 import { whoamiRoutes } from './routes/whoami.js';
 import { defaultStaticDir, mountStaticApp } from './static-app.js';
 
@@ -50,6 +51,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     mount: (app, server) => {
       app.use(whoamiRoutes());
       app.use(logsRoutes({ logs: opts.logs }));
+      app.use(selfMetricsRoutes({ registry: opts.registry }));
       if (opts.extraRoutes) app.use(opts.extraRoutes);
       live = attachLiveSocket({ server, auth: opts.auth, logs: opts.logs, log, registry: opts.registry, ...(opts.livePollMs ? { pollMs: opts.livePollMs } : {}) });
     },

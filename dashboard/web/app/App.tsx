@@ -1,33 +1,70 @@
+import { lazy, Suspense } from 'react';
 import { LogsPage } from '../features/logs/index.js';
 import { setToken, useToken } from '../ui/auth-token.js';
 import { Button } from '../ui/Button.js';
+import { StateMessage } from '../ui/StateMessage.js';
 import styles from './App.module.css';
+import { onLinkClick, ROUTES, useRoute, type Route } from './useRoute.js';
 import { useWhoami } from './useWhoami.js';
 
+// Split off: the metrics page carries CodeMirror, and both carry uPlot; the logs page needs neither.
+const OverviewPage = lazy(() => import('../features/overview/index.js').then((m) => ({ default: m.OverviewPage })));
+const MetricsPage = lazy(() => import('../features/metrics/index.js').then((m) => ({ default: m.MetricsPage })));
+
 export function App() {
+  const route = useRoute();
   return (
     <div className={styles.shell}>
-      <Header />
+      <Header route={route} />
       <main className={styles.main}>
-        <LogsPage />
+        <Suspense fallback={<div className={styles.pageLoading} aria-busy="true">Loading…</div>}>
+          <Page route={route} />
+        </Suspense>
       </main>
     </div>
   );
 }
 
-function Header() {
+function Page({ route }: { route: Route }) {
+  switch (route) {
+    case 'logs':
+      return <LogsPage />;
+    case 'overview':
+      return <OverviewPage />;
+    case 'metrics':
+      return <MetricsPage />;
+    case 'not-found':
+      return (
+        <div className={styles.notFound}>
+          <StateMessage title="No such page">
+            <p>
+              Nothing lives at <code>{window.location.pathname}</code>.{' '}
+              <a href="/overview" onClick={onLinkClick}>
+                Go to the overview
+              </a>
+              .
+            </p>
+          </StateMessage>
+        </div>
+      );
+  }
+}
+
+function Header({ route }: { route: Route }) {
   const me = useWhoami();
   const token = useToken();
   return (
     <header className={styles.header}>
-      <a className={styles.brand} href="/">
+      <a className={styles.brand} href="/" onClick={onLinkClick}>
         <img src="/favicon.svg" alt="" width="26" height="26" />
         <span>Pharos</span>
       </a>
       <nav className={styles.nav} aria-label="Sections">
-        <a className={styles.navItem} href="/" aria-current="page">
-          Logs
-        </a>
+        {ROUTES.map((r) => (
+          <a key={r.route} className={styles.navItem} href={r.path} onClick={onLinkClick} aria-current={route === r.route ? 'page' : undefined}>
+            {r.label}
+          </a>
+        ))}
       </nav>
       <div className={styles.user}>
         {me && (
