@@ -1,11 +1,15 @@
 /**
- * Rule files in the Prometheus format (groups → rules). This is the loading and structural
- * validation; evaluation arrives with the alerting issue. Errors carry file and line, as
- * `promtool check rules` reports them.
+ * Rule files in the Prometheus format (groups → rules): loading, structural validation, and the
+ * semantic checks of `promtool check rules` (PromQL parses, durations, names, templates). Errors
+ * carry file and line, as promtool reports them.
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { parseExpr } from '../../pipeline/realtime/promql/parse.js';
+import { PromQLError } from '../../pipeline/realtime/promql/value.js';
+import { parseDurationMs } from './duration.js';
+import { checkTemplate } from './template.js';
 
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'expected a Prometheus duration such as 30s, 5m, 1h');
 
@@ -66,5 +70,56 @@ export function parseRuleFile(file: string, text = readFileSync(file, 'utf8')): 
     if (names.has(g.name)) issues.push({ file, message: `groupname: "${g.name}" is repeated in the same file` });
     names.add(g.name);
   }
+  issues.push(...checkSemantics(file, doc, lineCounter, result.data));
   return { rules: result.data, issues };
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+function checkSemantics(file: string, doc: Document, lc: LineCounter, rules: RuleFile): RuleFileIssue[] {
+  const issues: RuleFileIssue[] = [];
+  const at = (path: (string | number)[], message: string): void => {
+    const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+    let line = node?.range ? lc.linePos(node.range[0]).line : undefined;
+    if (line === undefined) {
+      const parent = doc.getIn(path.slice(0, -1), true) as { range?: [number, number] } | undefined;
+      line = parent?.range ? lc.linePos(parent.range[0]).line : undefined;
+    }
+    issues.push({ file, ...(line ? { line } : {}), message: `${path.join('.')}: ${message}` });
+  };
+  rules.groups.forEach((g, gi) => {
+    if (g.interval !== undefined) {
+      const ms = parseDurationMs(g.interval);
+      if (ms === undefined) at(['groups', gi, 'interval'], `invalid duration "${g.interval}" (units must run from largest to smallest)`);
+      else if (ms === 0) at(['groups', gi, 'interval'], 'interval must be greater than 0');
+    }
+    g.rules.forEach((r, ri) => {
+      const base = ['groups', gi, 'rules', ri];
+      const name = r.alert ?? r.record ?? '';
+      try {
+        parseExpr(r.expr);
+      } catch (e) {
+        if (!(e instanceof PromQLError)) throw e;
+        at([...base, 'expr'], `could not parse expression of ${name}: ${e.message}`);
+      }
+      for (const key of ['for', 'keep_firing_for'] as const) {
+        const v = r[key];
+        if (v !== undefined && parseDurationMs(v) === undefined) at([...base, key], `invalid duration "${v}" (units must run from largest to smallest)`);
+      }
+      for (const [k, v] of Object.entries(r.labels ?? {})) {
+        if (!LABEL_NAME.test(k) || k.startsWith('__')) at([...base, 'labels', k], `invalid label name "${k}"`);
+        // Prometheus expands alert label templates but not recording rule labels.
+        if (r.alert !== undefined) {
+          const why = checkTemplate(v);
+          if (why) at([...base, 'labels', k], `label "${k}" of ${name}: template: ${why}`);
+        }
+      }
+      for (const [k, v] of Object.entries(r.annotations ?? {})) {
+        if (!LABEL_NAME.test(k)) at([...base, 'annotations', k], `invalid annotation name "${k}"`);
+        const why = checkTemplate(v);
+        if (why) at([...base, 'annotations', k], `annotation "${k}" of ${name}: template: ${why}`);
+      }
+    });
+  });
+  return issues;
 }
