@@ -39,7 +39,7 @@ program
 
 program
   .command('alerts')
-  .description('Run the alerts component: loads and validates the rule files in alerts.rule_files and serves them on alerts.listen (default 127.0.0.1:9093).')
+  .description('Run the alerts component: a real-time store replica fed from pharos.metrics, the rules of alerts.rule_files and the shipped defaults evaluated over it, notification (routes, grouping, inhibition, silences, webhook/Slack/PagerDuty/e-mail) and its API on alerts.listen (default 127.0.0.1:9093). Needs kafka.brokers.')
   .option(...configOption)
   .action(async (o) => (await import('./commands/alerts.js')).runAlerts(o));
 

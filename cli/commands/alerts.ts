@@ -1,24 +1,33 @@
-import { loadRules } from '../../alerts/alerts-service.js';
-import { Authenticator, requireRole } from '../../core/http/auth.js';
+import { startAlerting } from '../../alerts/alerting.js';
+import { selectBus } from '../../core/bus/select-bus.js';
+import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
+import { startRealtime } from '../../pipeline/realtime/realtime-service.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 
-/** `pharos alerts`: loads the rule files and serves them; evaluation arrives with the alerting issue. */
+/**
+ * `pharos alerts`: a real-time store of its own (a replica fed from pharos.metrics), the rules
+ * evaluated over it, notification, and the alerts API. Needs kafka.brokers.
+ */
 export async function runAlerts(opts: CommonOptions): Promise<void> {
   const rt = startRuntime('alerts', opts);
   await runOrExit(rt.log, async () => {
-    const rules = loadRules(rt.config, rt.log);
+    const { bus } = await selectBus(rt.config, rt.log, 'kafka-only');
+    rt.onShutdown('bus', () => bus.close());
+    const realtime = await startRealtime({ bus, config: rt.config, log: rt.log, registry: rt.registry });
+    rt.onShutdown('realtime', () => realtime.stop());
+    const alerting = await startAlerting({ config: rt.config, bus, head: realtime.head, log: rt.log, registry: rt.registry });
+    rt.onShutdown('alerts', () => alerting.stop());
     const server = await startServiceServer({
       name: 'alerts',
       listen: rt.config.alerts.listen,
       registry: rt.registry,
       auth: new Authenticator(rt.config.auth),
       log: rt.log,
-      ready: () => rules.errors.length === 0,
+      ready: () => realtime.ready(),
       mount: (app) => {
-        app.get('/api/v1/rules', requireRole('viewer'), (_req, res) => {
-          res.json({ status: 'success', data: { groups: rules.files.flatMap((f) => f.rules.groups.map((g) => ({ ...g, file: f.file }))) } });
-        });
+        app.use(alerting.routes);
+        app.use(realtime.routes);
       },
     });
     rt.onShutdown('http', () => server.close());

@@ -10,7 +10,7 @@ import { ClickHouseLogSearch } from '../../pipeline/warehouse/log-search.js';
 import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
 import { startRealtime, type RealtimeService } from '../../pipeline/realtime/realtime-service.js';
 import { Router } from 'express';
-import { loadRules } from '../../alerts/alerts-service.js';
+import { startAlerting } from '../../alerts/alerting.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 
 const ownLogFile = (dataDir: string) => resolve(dataDir, 'logs', 'pharos.log');
@@ -34,14 +34,20 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       await Promise.allSettled([admin.close(), query.close(), ingest.close()]);
     });
 
-    // The dashboard is up before the bus: the real-time routes answer 503 until the store exists.
+    // The dashboard is up before the bus: the real-time and alerting routes are added to `late`
+    // once they exist, and until then their paths answer 503.
+    let lateReady = false;
     let realtime: RealtimeService | undefined;
+    const late = Router();
     const realtimeRoutes = Router();
     realtimeRoutes.use((req, res, next) => {
-      if (realtime) return realtime.routes(req, res, next);
-      if (!config.pipeline.realtime.enabled || !req.path.startsWith('/api/v1/')) return next();
-      res.status(503).json({ status: 'error', errorType: 'unavailable', error: 'the real-time store is starting' });
+      if (!lateReady && /^\/api\/v[12]\//.test(req.path)) {
+        res.status(503).json({ status: 'error', errorType: 'unavailable', error: 'the real-time store and alerting are starting' });
+        return;
+      }
+      next();
     });
+    realtimeRoutes.use(late);
     const dashboard = await startDashboard({
       extraRoutes: realtimeRoutes,
       config,
@@ -70,9 +76,13 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       const store = await startRealtime({ bus: selected.bus, config, log, registry });
       rt.onShutdown('realtime', () => store.stop());
       realtime = store;
+      late.use(store.routes);
+      const alerting = await startAlerting({ config, bus: selected.bus, head: store.head, log, registry });
+      rt.onShutdown('alerts', () => alerting.stop());
+      late.use(alerting.routes);
     }
+    lateReady = true;
 
-    loadRules(config, log);
 
     const extraFiles = config.collector.self_logs ? defaultSelfInputs(config, config.log.file ?? ownLogFile(config.data_dir)) : [];
     const collector = await startCollector({ config, bus: selected.bus, log, registry, extraFiles });

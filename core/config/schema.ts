@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { notifyConfigSchema } from '../../alerts/notify/config.js';
 
 const hostPort = z
   .string()
@@ -268,7 +269,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       listen: hostPort.default('127.0.0.1:9093'),
       rule_files: z.array(z.string()).default([]),
+      /** Also evaluate the shipped rules for hosts and for Pharos itself (alerts/default-rules). */
+      default_rules: z.boolean().default(true),
       evaluation_interval_ms: z.number().int().min(100).default(15_000),
+      /** Compacted one-partition topic holding the state of active alerts (restored at start). */
+      state_topic: z.string().default('pharos.alerts.state'),
+      /** Firing alerts are re-sent to notification this often (Prometheus's resend delay). */
+      resend_delay_ms: z.number().int().min(1000).default(60_000),
+      /** Base of alerts' generatorURL, e.g. the dashboard's address. */
+      external_url: z.string().default(''),
+      external_labels: z.record(z.string(), z.string()).default({}),
+      /** Alertmanager-style routing, receivers, inhibition (alerts/notify/config.ts). Default: no receiver. */
+      notify: notifyConfigSchema.optional(),
     })
     .prefault({}),
   dashboard: z

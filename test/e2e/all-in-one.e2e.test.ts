@@ -3,6 +3,8 @@
  * dashboard, in a real browser. Once on the harness's Kafka broker, once on the in-process bus.
  */
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -101,8 +103,28 @@ describe('pharos all', () => {
     expect(await pharos.stop()).toBe(0);
   });
 
-  test('without Kafka: the in-process bus is chosen and said, and lines still flow', async () => {
-    const { pharos, appLog, base } = await startAll({ PHAROS_KAFKA__LOCAL__ENABLED: 'never' });
+  test('without Kafka: the in-process bus is chosen and said, lines flow, and a firing rule pages a webhook once', async () => {
+    const pages: Array<{ status: string; alerts: Array<{ labels: Record<string, string> }> }> = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        pages.push(JSON.parse(body) as (typeof pages)[number]);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookPort = (receiver.address() as AddressInfo).port;
+    const rules = join(mkdtempSync(join(tmpdir(), 'pharos-rules-')), 'rules.yaml');
+    writeFileSync(rules, 'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - alert: E2EAlwaysFiring\n        expr: vector(1) > 0\n        labels: { severity: page }\n');
+    const { pharos, appLog, base } = await startAll({
+      PHAROS_KAFKA__LOCAL__ENABLED: 'never',
+      PHAROS_ALERTS__RULE_FILES: `[${rules}]`,
+      PHAROS_ALERTS__NOTIFY: JSON.stringify({
+        route: { receiver: 'hook', group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
+        receivers: [{ name: 'hook', webhook_configs: [{ url: `http://127.0.0.1:${hookPort}/` }] }],
+      }),
+    });
     running.push(pharos);
     const [busLine] = await pharos.waitForOutput(/"msg":"bus: [^"]*"/);
     expect(busLine).toContain('bus: in-process hand-off (no Kafka broker) (no kafka.brokers configured and kafka.local.enabled is never)');
@@ -111,6 +133,24 @@ describe('pharos all', () => {
     appendFileSync(appLog, `INFO hello ${token}\n`);
     const rows = await waitFor('the appended line in /api/logs', async () => ((await findLine(base, token)).length ? findLine(base, token) : null));
     expect(rows.map((r) => r.body)).toEqual([`INFO hello ${token}`]);
+
+    // The shipped default rules and ours are loaded; ours fires and pages the webhook once.
+    const ruleGroups = (await (await fetch(`${base}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string }> } };
+    expect(ruleGroups.data.groups.map((g) => g.name)).toContain('e2e');
+    await waitFor('a page at the webhook', () => pages.length > 0);
+    const pagedAt = Date.now();
+    expect(pages[0]!.status).toBe('firing');
+    expect(pages[0]!.alerts[0]!.labels).toMatchObject({ alertname: 'E2EAlwaysFiring', severity: 'page' });
+    const active = (await (await fetch(`${base}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string> }>;
+    expect(active.some((a) => a.labels.alertname === 'E2EAlwaysFiring')).toBe(true);
+    await waitFor('several evaluations after the page', async () => {
+      const r = (await (await fetch(`${base}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; lastEvaluation: string | null }> } };
+      const g = r.data.groups.find((x) => x.name === 'e2e');
+      // Two more 1 s evaluations (each re-sends the firing alert) must not page again.
+      return g?.lastEvaluation && Date.parse(g.lastEvaluation) > pagedAt + 2000 ? true : null;
+    });
+    expect(pages).toHaveLength(1);
     expect(await pharos.stop()).toBe(0);
+    receiver.close();
   });
 });
