@@ -10,6 +10,9 @@ import { ClickHouseLogSearch } from '../../pipeline/warehouse/log-search.js';
 import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
 import { startRealtime, type RealtimeService } from '../../pipeline/realtime/realtime-service.js';
 import { Router } from 'express';
+import { deliveryRoutes } from '../../dashboard/server/routes/delivery.js';
+import { logsExtraRoutes } from '../../dashboard/server/routes/logs-extra.js';
+import { deliveryReporter } from '../../pipeline/warehouse/delivery.js';
 import { startAlerting } from '../../alerts/alerting.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 
@@ -47,6 +50,8 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       }
       next();
     });
+    realtimeRoutes.use(deliveryRoutes({ report: deliveryReporter(query, config.clickhouse.database) }));
+    realtimeRoutes.use(logsExtraRoutes({ search: new ClickHouseLogSearch(query, config.clickhouse.database) }));
     realtimeRoutes.use(late);
     const dashboard = await startDashboard({
       extraRoutes: realtimeRoutes,

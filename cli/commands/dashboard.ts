@@ -3,6 +3,10 @@ import { Authenticator } from '../../core/http/auth.js';
 import { startDashboard } from '../../dashboard/server/dashboard-server.js';
 import { ClickHouseLogSearch } from '../../pipeline/warehouse/log-search.js';
 import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
+import { Router } from 'express';
+import { deliveryRoutes } from '../../dashboard/server/routes/delivery.js';
+import { logsExtraRoutes } from '../../dashboard/server/routes/logs-extra.js';
+import { deliveryReporter } from '../../pipeline/warehouse/delivery.js';
 
 /** `pharos dashboard`: the web app and its API, reading the warehouse. */
 export async function runDashboard(opts: CommonOptions): Promise<void> {
@@ -14,7 +18,11 @@ export async function runDashboard(opts: CommonOptions): Promise<void> {
     const clickhouse = createClickHouse(rt.config, rt.log, 'query');
     rt.onShutdown('clickhouse', () => clickhouse.close());
     rt.log.info({ clickhouse: describeClickHouse(rt.config) }, 'warehouse');
+    const warehouseRoutes = Router();
+    warehouseRoutes.use(deliveryRoutes({ report: deliveryReporter(clickhouse, rt.config.clickhouse.database) }));
+    warehouseRoutes.use(logsExtraRoutes({ search: new ClickHouseLogSearch(clickhouse, rt.config.clickhouse.database) }));
     const dashboard = await startDashboard({
+      extraRoutes: warehouseRoutes,
       config: rt.config,
       log: rt.log,
       registry: rt.registry,

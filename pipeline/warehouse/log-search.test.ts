@@ -152,6 +152,64 @@ describe('ClickHouseLogSearch', () => {
     expect(await bodies({ fromNs: day5, toNs: day5 + 3_600_000_000_000n })).toEqual(['hourly']);
   });
 
+  test('attribute filters match LogAttributes exactly, as parameters', async () => {
+    expect(await bodies({ attributes: { line: '19' } } as Partial<LogSearchParams>)).toEqual(['next second timeout']);
+    expect(await bodies({ attributes: { line: '19', nope: 'x' } } as Partial<LogSearchParams>)).toEqual([]);
+    const { sql } = search.build({ ...everything, attributes: { "k'": "v'" } });
+    expect(sql).not.toContain("k'");
+  });
+
+  test('a cursor pages through every match newest first, without repeats, also inside one nanosecond', async () => {
+    // Three identical-time lines that differ only in body: the tiebreak must keep them apart.
+    await admin.insert({
+      table: 'search_test.otel_logs',
+      values: ['same ns a', 'same ns b', 'same ns c'].map((body) => toOtelLogRow(toRecord({ ns: T0 + 500n, body, service: 'paging' }), T0 + 500n)),
+      format: 'JSONEachRow',
+      clickhouse_settings: { ...OTEL_LOGS_INSERT_SETTINGS },
+    });
+    const all = (await search.search(everything)).map((r) => r.body);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      const page = await search.searchPage({ ...everything, limit: 2, cursor });
+      paged.push(...page.rows.map((r) => r.body));
+      if (page.nextCursor === undefined) break;
+      cursor = page.nextCursor;
+    }
+    expect(paged).toEqual(all);
+    expect(new Set(paged).size).toBe(all.length);
+    await expect(search.searchPage({ ...everything, cursor: 'garbage' })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  test('a histogram counts matches per interval, empty intervals included', async () => {
+    const h = await search.histogram({ fromNs: T0, toNs: T0 + 2_000_000_000n, buckets: 4, service: 'api' });
+    expect(h).toEqual([
+      { startNs: T0.toString(), count: 5 },
+      { startNs: (T0 + 500_000_000n).toString(), count: 0 },
+      { startNs: (T0 + 1_000_000_000n).toString(), count: 1 },
+      { startNs: (T0 + 1_500_000_000n).toString(), count: 0 },
+    ]);
+    expect((await search.histogram({ ...everything, text: 'timeout', buckets: 2 })).map((b) => b.count)).toEqual([1, 1]);
+    await expect(search.histogram({ ...everything, buckets: 0 })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  test('context returns the lines of the same service and host around a line, oldest first', async () => {
+    const ctx = await search.context({ service: 'api', host: 'web-1', timeNs: T0 + 5n, before: 1, after: 1 });
+    expect(ctx.rows.map((r) => r.body)).toEqual(['request 1 handled in 12 ms', 'connection reset by peer', 'next second timeout']);
+    expect(ctx.index).toBe(1);
+    const none = await search.context({ service: 'api', host: 'web-1', timeNs: T0 + 5n, before: 0, after: 0 });
+    expect(none.rows.map((r) => r.body)).toEqual(['connection reset by peer']);
+    await expect(search.context({ service: 'api', timeNs: T0, before: -1, after: 0 })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  test('a search over the row budget is refused with the estimate; one under it runs', async () => {
+    const tight = new ClickHouseLogSearch(query, 'search_test', { budgetRows: 5 });
+    await expect(tight.search(everything)).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/would read about \d+ rows .* over the budget of 5 rows/) });
+    await expect(tight.histogram({ ...everything, buckets: 2 })).rejects.toMatchObject({ code: 'bad_request' });
+    const roomy = new ClickHouseLogSearch(query, 'search_test', { budgetRows: 1_000_000 });
+    expect((await roomy.search({ ...everything, text: 'timeout' })).length).toBe(2);
+  });
+
   test('searchTerms splits words and keeps quoted phrases whole', () => {
     expect(searchTerms('a  "b c" d "unterminated e')).toEqual(['a', 'b c', 'd', 'unterminated e']);
     expect(searchTerms('"" "  "')).toEqual([]);

@@ -18,12 +18,63 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PharosError } from '../../core/errors.js';
 import type { LogRow, LogSearch, LogSearchParams } from '../../core/model/log-search.js';
+import { checkBudget } from './query-budget.js';
+
+/** The search of core/model with what only the warehouse offers on top. */
+export interface WarehouseLogSearchParams extends LogSearchParams {
+  /** `LogAttributes[key] = value` for each entry (`attr.key=value` in the API). */
+  attributes?: Readonly<Record<string, string>> | undefined;
+  /** `nextCursor` of the previous page: continues after its last row. */
+  cursor?: string | undefined;
+}
+
+export interface LogPage {
+  rows: LogRow[];
+  /** Present when the page was full: pass it as `cursor` for the next, older page. */
+  nextCursor?: string;
+}
+
+export interface HistogramParams extends Omit<WarehouseLogSearchParams, 'limit' | 'cursor'> {
+  /** Number of equal intervals the range is cut into (1-1000). */
+  buckets: number;
+}
+
+export interface HistogramBucket {
+  /** Interval start, nanoseconds since the epoch, decimal string; the interval runs to the next one's start. */
+  startNs: string;
+  count: number;
+}
+
+export interface ContextParams {
+  service: string;
+  host?: string | undefined;
+  /** The line's time, nanoseconds since the epoch. */
+  timeNs: bigint;
+  /** Older lines wanted (0-1000). */
+  before: number;
+  /** Newer lines wanted after the line itself (0-1000). */
+  after: number;
+}
+
+export interface LogContext {
+  /** Oldest first: up to `before` older lines, then the lines at `timeNs`, then up to `after` newer ones. */
+  rows: LogRow[];
+  /** Index in `rows` of the first line at `timeNs`, or where it would be. */
+  index: number;
+}
 
 export interface ClickHouseLogSearchOptions {
   /** Upper bound on `limit`, whatever the caller asks. */
   maxLimit?: number;
   /** Terms beyond this many are refused rather than turned into an enormous query. */
   maxTerms?: number;
+  /**
+   * Rows a search or histogram may read by ClickHouse's estimate (EXPLAIN ESTIMATE, after
+   * partition and primary-key pruning) before it is refused; unlimited when absent.
+   */
+  budgetRows?: number;
+  /** How far from a line `context()` looks for its neighbours, each way (default 1 h). */
+  contextWindowNs?: bigint;
 }
 
 const NANOS_PER_SECOND = 1_000_000_000n;
@@ -37,6 +88,8 @@ export class ClickHouseLogSearch implements LogSearch {
   private readonly table: string;
   private readonly maxLimit: number;
   private readonly maxTerms: number;
+  private readonly budgetRows: number | undefined;
+  private readonly contextWindowNs: bigint;
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -47,20 +100,113 @@ export class ClickHouseLogSearch implements LogSearch {
     this.table = `\`${database}\`.otel_logs`;
     this.maxLimit = opts.maxLimit ?? 10_000;
     this.maxTerms = opts.maxTerms ?? 32;
+    this.budgetRows = opts.budgetRows;
+    this.contextWindowNs = opts.contextWindowNs ?? 3_600n * NANOS_PER_SECOND;
   }
 
-  async search(params: LogSearchParams): Promise<LogRow[]> {
+  async search(params: WarehouseLogSearchParams): Promise<LogRow[]> {
+    return (await this.searchPage(params)).rows;
+  }
+
+  /** A page of matches, newest first, and the cursor of the next one. */
+  async searchPage(params: WarehouseLogSearchParams): Promise<LogPage> {
     const { sql, values } = this.build(params);
+    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values, this.budgetRows, 'this log search');
     const rs = await this.client.query({ query: sql, query_params: values, format: 'JSONEachRow' });
-    const rows = await rs.json<SelectedRow>();
-    return rows.map(toLogRow);
+    const selected = await rs.json<SelectedRow & { tiebreak: string }>();
+    const page: LogPage = { rows: selected.map(toLogRow) };
+    const last = selected[selected.length - 1];
+    if (last !== undefined && selected.length === values.limit) page.nextCursor = encodeCursor(BigInt(last.time_ns), last.tiebreak);
+    return page;
+  }
+
+  /** Matches per interval: `buckets` equal intervals over the range, empty ones included. */
+  async histogram(params: HistogramParams): Promise<HistogramBucket[]> {
+    if (!Number.isInteger(params.buckets) || params.buckets < 1 || params.buckets > 1000) {
+      throw new PharosError('bad_request', `buckets must be a whole number from 1 to 1000, got ${params.buckets}`);
+    }
+    const { where, values, fromNs, toNs } = this.filters(params);
+    const span = toNs - fromNs;
+    const width = (span + BigInt(params.buckets) - 1n) / BigInt(params.buckets);
+    values.width = width.toString();
+    values.from = fromNs.toString();
+    const sql = `SELECT intDiv(toUnixTimestamp64Nano(Timestamp) - {from:Int64}, {width:Int64}) AS bucket, count() AS n
+FROM ${this.table}
+WHERE ${where.join('\n  AND ')}
+GROUP BY bucket
+SETTINGS max_execution_time = 10, readonly = 1`;
+    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values, this.budgetRows, 'this log histogram');
+    const rs = await this.client.query({ query: sql, query_params: values, format: 'JSONEachRow' });
+    const counts = new Map((await rs.json<{ bucket: string | number; n: string | number }>()).map((r) => [Number(r.bucket), Number(r.n)]));
+    const out: HistogramBucket[] = [];
+    for (let i = 0; i < params.buckets && fromNs + BigInt(i) * width < toNs; i++) out.push({ startNs: (fromNs + BigInt(i) * width).toString(), count: counts.get(i) ?? 0 });
+    return out;
+  }
+
+  /**
+   * The lines of the same service (and host) around a line. Looks at most `contextWindowNs` each
+   * way, so the read stays bounded however sparse the stream is.
+   */
+  async context(params: ContextParams): Promise<LogContext> {
+    for (const k of ['before', 'after'] as const) {
+      const n = params[k];
+      if (!Number.isInteger(n) || n < 0 || n > 1000) throw new PharosError('bad_request', `${k} must be a whole number from 0 to 1000, got ${n}`);
+    }
+    if (params.service === '') throw new PharosError('bad_request', 'service is required for context');
+    const t = params.timeNs;
+    if (t < 0n || t > MAX_INT64) throw new PharosError('bad_request', `time ${t} is out of range`);
+    const base = { service: params.service, host: params.host, limit: 1 };
+    const older = params.before === 0 ? [] : await this.selectRows({ ...base, fromNs: max(0n, t - this.contextWindowNs), toNs: t, limit: params.before }, 'DESC');
+    const newer = await this.selectRows({ ...base, fromNs: t, toNs: t + this.contextWindowNs, limit: Math.max(1, params.after + 1) }, 'ASC');
+    // Lines sharing the line's own time all belong with it; `after` counts from the first of them.
+    const atLine = newer.filter((r) => r.timeUnixNano === t.toString()).length;
+    const rows = [...older.reverse(), ...newer.slice(0, Math.max(atLine, 0) + params.after)];
+    return { rows, index: older.length };
+  }
+
+  private async selectRows(params: WarehouseLogSearchParams, order: 'ASC' | 'DESC'): Promise<LogRow[]> {
+    const { sql, values } = this.build(params, order);
+    const rs = await this.client.query({ query: sql, query_params: values, format: 'JSONEachRow' });
+    return (await rs.json<SelectedRow>()).map(toLogRow);
   }
 
   /** The SQL text and its parameters; public for tests that check no value is interpolated. */
-  build(params: LogSearchParams): { sql: string; values: Record<string, string | number> } {
+  build(params: WarehouseLogSearchParams, order: 'ASC' | 'DESC' = 'DESC'): { sql: string; values: Record<string, string | number> } {
+    if (!Number.isInteger(params.limit) || params.limit < 1) throw new PharosError('bad_request', `limit must be a positive integer, got ${params.limit}`);
+    let bounded = params;
+    let after: { timeNs: bigint; tiebreak: string } | undefined;
+    if (params.cursor !== undefined && params.cursor !== '') {
+      after = decodeCursor(params.cursor);
+      // Rows after the cursor are older: the range's end moves back, which also prunes.
+      if (after.timeNs + 1n < params.toNs) bounded = { ...params, toNs: after.timeNs + 1n };
+    }
+    const { where, values } = this.filters(bounded);
+    values.limit = Math.min(params.limit, this.maxLimit);
+    if (after !== undefined) {
+      values.cursorNs = after.timeNs.toString();
+      values.cursorTie = after.tiebreak;
+      where.push('(Timestamp < fromUnixTimestamp64Nano({cursorNs:Int64}) OR (Timestamp = fromUnixTimestamp64Nano({cursorNs:Int64}) AND tie < {cursorTie:UInt64}))');
+    }
+    // The tiebreak orders rows of the same nanosecond stably across pages; rows equal in all
+    // of these are indistinguishable, and a page boundary between them drops the rest.
+    const sql = `SELECT
+    toString(toUnixTimestamp64Nano(Timestamp)) AS time_ns,
+    SeverityText, SeverityNumber, ServiceName,
+    ResourceAttributes['host.name'] AS host_name,
+    Body, TraceId, SpanId, ResourceAttributes, LogAttributes,
+    cityHash64(ServiceName, Body, ResourceAttributes, LogAttributes) AS tie,
+    toString(tie) AS tiebreak
+FROM ${this.table}
+WHERE ${where.join('\n  AND ')}
+ORDER BY Timestamp ${order}, tie ${order}
+LIMIT {limit:UInt32}
+SETTINGS max_execution_time = 10, readonly = 1`;
+    return { sql, values };
+  }
+
+  private filters(params: Omit<WarehouseLogSearchParams, 'limit'>): { where: string[]; values: Record<string, string | number>; fromNs: bigint; toNs: bigint } {
     const { fromNs, toNs } = params;
     if (fromNs < 0n || toNs <= fromNs) throw new PharosError('bad_request', `time range [${fromNs}, ${toNs}) is empty or negative`);
-    if (!Number.isInteger(params.limit) || params.limit < 1) throw new PharosError('bad_request', `limit must be a positive integer, got ${params.limit}`);
     const to = toNs > MAX_INT64 ? MAX_INT64 : toNs;
     const values: Record<string, string | number> = {
       fromNs: fromNs.toString(),
@@ -69,7 +215,6 @@ export class ClickHouseLogSearch implements LogSearch {
       // the Timestamp bounds then make the range exact to the nanosecond.
       fromS: min(fromNs / NANOS_PER_SECOND, MAX_DATETIME_SECONDS).toString(),
       toS: min((to - 1n) / NANOS_PER_SECOND, MAX_DATETIME_SECONDS).toString(),
-      limit: Math.min(params.limit, this.maxLimit),
     };
     const where = [
       'TimestampTime >= toDateTime({fromS:UInt32})',
@@ -103,18 +248,32 @@ export class ClickHouseLogSearch implements LogSearch {
         where.push(`position(Body, {t${n++}:String}) > 0`);
       }
     }
-    const sql = `SELECT
-    toString(toUnixTimestamp64Nano(Timestamp)) AS time_ns,
-    SeverityText, SeverityNumber, ServiceName,
-    ResourceAttributes['host.name'] AS host_name,
-    Body, TraceId, SpanId, ResourceAttributes, LogAttributes
-FROM ${this.table}
-WHERE ${where.join('\n  AND ')}
-ORDER BY Timestamp DESC
-LIMIT {limit:UInt32}
-SETTINGS max_execution_time = 10, readonly = 1`;
-    return { sql, values };
+    const attrs = Object.entries(params.attributes ?? {});
+    if (attrs.length > this.maxTerms) throw new PharosError('bad_request', `${attrs.length} attribute filters; at most ${this.maxTerms} are allowed`);
+    attrs.forEach(([k, v], i) => {
+      values[`ak${i}`] = k;
+      values[`av${i}`] = v;
+      where.push(`LogAttributes[{ak${i}:String}] = {av${i}:String}`);
+    });
+    return { where, values, fromNs, toNs: to };
   }
+}
+
+/** Opaque to callers: `<time ns>.<tiebreak>` in base64url, so nobody builds one by hand. */
+function encodeCursor(timeNs: bigint, tiebreak: string): string {
+  return Buffer.from(`${timeNs}.${tiebreak}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { timeNs: bigint; tiebreak: string } {
+  const m = /^(\d{1,19})\.(\d{1,20})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new PharosError('bad_request', `invalid cursor ${JSON.stringify(cursor.slice(0, 64))}: pass nextCursor of the previous page unchanged`);
+  const timeNs = BigInt(m[1]!);
+  if (timeNs > MAX_INT64 || BigInt(m[2]!) > 18_446_744_073_709_551_615n) throw new PharosError('bad_request', 'invalid cursor: out of range');
+  return { timeNs, tiebreak: m[2]! };
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
 }
 
 /** Whitespace-separated words and "quoted phrases"; an unterminated quote runs to the end. */

@@ -44,7 +44,9 @@ export function rawInserter(client: ClickHouseClient): RawInsert {
   return Object.assign(
     async (database: string, table: string, columns: readonly string[], body: Buffer, settings: InsertSettings): Promise<void> => {
       if (body.length === 0) return;
-      await client.insert({ table: `\`${database}\`.${table}`, values: Readable.from([body]), format: 'TabSeparated', columns: [...columns] as [string, ...string[]], clickhouse_settings: settings });
+      // Readable.from defaults to object mode, which the client refuses for TabSeparated
+      // ("expected Readable Stream with disabled object mode"): every insert on this path failed.
+      await client.insert({ table: `\`${database}\`.${table}`, values: Readable.from([body], { objectMode: false }), format: 'TabSeparated', columns: [...columns] as [string, ...string[]], clickhouse_settings: settings });
     },
     { path: 'client' as const },
   );

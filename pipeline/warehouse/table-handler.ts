@@ -57,6 +57,13 @@ export interface TableBatchHandlerDeps {
   insert?: RawInsert;
 }
 
+/**
+ * Fault-test hook (test/faults): with PHAROS_FAULT_KILL_AFTER_INSERT=1 the process SIGKILLs itself
+ * once a batch's inserts were acknowledged, before the bus commits its offsets: the crash the
+ * exactly-once design must survive, at its worst moment. Read once at load; inert when unset.
+ */
+const KILL_AFTER_INSERT = process.env.PHAROS_FAULT_KILL_AFTER_INSERT === '1';
+
 /** A Kafka message's time, for records that carry no usable time of their own. */
 export function messageTimeMs(message: ConsumedMessage): number {
   return Number.isSafeInteger(message.timestampMs) && message.timestampMs > 0 ? message.timestampMs : Date.now();
@@ -219,6 +226,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
       }
       rows += await storeUnit(topic, partition, unit, inUnit);
     }
+    if (KILL_AFTER_INSERT && rows > 0) process.kill(process.pid, 'SIGKILL');
     log.debug({ table, topic, partition, first, last, messages: messages.length, rows, skipped_messages: skipped, duration_ms: Math.round(performance.now() - started), ledger_ms: Math.round(timing.ledgerMs), rows_ms: Math.round(timing.rowsMs), insert_ms: Math.round(timing.insertMs) }, 'batch stored');
   };
 }

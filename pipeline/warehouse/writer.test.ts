@@ -373,6 +373,7 @@ describe('writer on Kafka', () => {
       expect(letters[0]!.value.equals(Buffer.from([0x0a, 0xff, 0xff, 0xff]))).toBe(true);
       expect(letters[0]!.headers).toMatchObject({ reason: 'decode_failed', source_topic: topics.logs });
       expect(letters[0]!.headers.source_offset).toMatch(/^\d+$/);
+      expect(letters[0]!.headers.source_partition).toMatch(/^\d+$/);
     } finally {
       await producer.close();
       await bus.close();

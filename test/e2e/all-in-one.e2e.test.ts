@@ -79,6 +79,12 @@ describe('pharos all', () => {
       await context.close();
     }
 
+    // Delivery accounting: the tailed file's three lines, no gap, no duplicate.
+    const delivery = (await (await fetch(`${base}/api/delivery?from=now-1h&host=e2e-host&source=${encodeURIComponent(`file:${appLog}`)}`)).json()) as {
+      data: { rows: Array<{ received: number; missing: number; duplicates: number }> };
+    };
+    expect(delivery.data.rows).toEqual([expect.objectContaining({ received: 3, missing: 0, duplicates: 0 })]);
+
     // The stack ships its own log through itself.
     await waitFor('pharos’s own log in the warehouse', async () => (await findLine(base, 'pharos is running')).length > 0);
 
