@@ -21,13 +21,13 @@ program
 
 program
   .command('collector')
-  .description('Run the host agent: tails the configured files and publishes their records to Kafka (pharos.logs). Serves /healthz, /readyz and /metrics on collector.listen (default 127.0.0.1:4318). Needs kafka.brokers.')
+  .description('Run the host agent: tails the configured files (parsed, redacted) to Kafka (pharos.logs) and publishes host metrics (pharos.metrics). Serves /healthz, /readyz and /metrics on collector.listen (default 127.0.0.1:4318). Needs kafka.brokers.')
   .option(...configOption)
   .action(async (o) => (await import('./commands/collector.js')).runCollector(o));
 
 program
   .command('pipeline')
-  .description('Run the Kafka consumers: the warehouse writer (pharos.logs → ClickHouse otel_logs, exactly once). Runs schema migrations first. Serves health and metrics on pipeline.listen (default 127.0.0.1:9464). Needs kafka.brokers.')
+  .description('Run the Kafka consumers: the warehouse writer (pharos.logs and pharos.metrics → ClickHouse, exactly once; runs schema migrations first) and the real-time store with its Prometheus-compatible query API (/api/v1/*) on pipeline.listen (default 127.0.0.1:9464). Needs kafka.brokers.')
   .option(...configOption)
   .action(async (o) => (await import('./commands/pipeline.js')).runPipeline(o));
 
