@@ -17,6 +17,8 @@ export async function runAlerts(opts: CommonOptions): Promise<void> {
     const realtime = await startRealtime({ bus, config: rt.config, log: rt.log, registry: rt.registry });
     rt.onShutdown('realtime', () => realtime.stop());
     const alerting = await startAlerting({ config: rt.config, bus, head: realtime.head, log: rt.log, registry: rt.registry });
+    // A threshold crossing is seen when its sample arrives (debounced per group), not an interval later.
+    realtime.onAppended = () => void alerting.evaluator.evaluateNow();
     rt.onShutdown('alerts', () => alerting.stop());
     const server = await startServiceServer({
       name: 'alerts',

@@ -83,6 +83,8 @@ export async function runAll(opts: CommonOptions): Promise<void> {
       realtime = store;
       late.use(store.routes);
       const alerting = await startAlerting({ config, bus: selected.bus, head: store.head, log, registry });
+      // A threshold crossing is seen when its sample arrives (debounced per group), not an interval later.
+      store.onAppended = () => void alerting.evaluator.evaluateNow();
       rt.onShutdown('alerts', () => alerting.stop());
       late.use(alerting.routes);
     }

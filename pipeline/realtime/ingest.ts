@@ -43,6 +43,8 @@ export interface RealtimeIngestOptions {
    */
   offsets?: OffsetsHook;
   now?: () => number;
+  /** Called after a batch appended samples: alert rules are evaluated on arrival, not only on their interval. */
+  onAppended?: (count: number) => void;
 }
 
 export interface RealtimeIngest {
@@ -108,6 +110,7 @@ export async function startRealtimeIngest(opts: RealtimeIngestOptions): Promise<
       }
     }
     metrics.appended(appended);
+    if (appended > 0) opts.onAppended?.(appended);
     metrics.replayed(batch.partition, batch.messages.length);
     for (const [reason, r] of rejected) metrics.rejected(reason, r.n, r.message);
     const last = batch.messages[batch.messages.length - 1];

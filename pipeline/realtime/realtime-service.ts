@@ -16,6 +16,8 @@ import { Head, tsdbStatus } from './tsdb/index.js';
 
 export interface RealtimeService {
   head: Head;
+  /** Set by alerting: called whenever new samples were appended. */
+  onAppended: ((count: number) => void) | undefined;
   ingest: RealtimeIngest;
   /** Mount behind `requireRole('viewer')`. */
   routes: Router;
@@ -31,7 +33,9 @@ export async function startRealtime(opts: { bus: Bus; config: PharosConfig; log:
     outOfOrderToleranceMs: rc.out_of_order_tolerance_ms,
     ...(rc.max_series_per_metric > 0 ? { maxSeriesPerMetric: rc.max_series_per_metric } : {}),
   });
+  let service!: RealtimeService;
   const ingest = await startRealtimeIngest({
+    onAppended: (n) => service.onAppended?.(n),
     bus: opts.bus,
     head,
     topic: opts.config.kafka.topics.metrics,
@@ -46,11 +50,13 @@ export async function startRealtime(opts: { bus: Bus; config: PharosConfig; log:
     res.json({ status: 'success', data: tsdbStatus(head, limit) });
   });
   routes.use(promApiRouter({ querier: () => ingest.querier, timeoutMs: rc.query_timeout_ms, maxSamples: rc.max_samples }));
-  return {
+  service = {
     head,
+    onAppended: undefined,
     ingest,
     routes,
     ready: () => ingest.caughtUp(),
     stop: () => ingest.stop(),
   };
+  return service;
 }

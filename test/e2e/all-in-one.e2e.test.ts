@@ -122,7 +122,12 @@ describe('pharos all', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const hookPort = (receiver.address() as AddressInfo).port;
     const rules = join(mkdtempSync(join(tmpdir(), 'pharos-rules-')), 'rules.yaml');
-    writeFileSync(rules, 'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - alert: E2EAlwaysFiring\n        expr: vector(1) > 0\n        labels: { severity: page }\n');
+    writeFileSync(
+      rules,
+      'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - alert: E2EAlwaysFiring\n        expr: vector(1) > 0\n        labels: { severity: page }\n' +
+        // Evaluated once at start (no samples yet) and then only an hour later, unless the arrival of samples drives it.
+        '  - name: e2e-on-arrival\n    interval: 1h\n    rules:\n      - alert: E2EOnArrival\n        expr: node_memory_MemTotal_bytes > 0\n',
+    );
     const { pharos, appLog, base } = await startAll({
       PHAROS_KAFKA__LOCAL__ENABLED: 'never',
       PHAROS_ALERTS__RULE_FILES: `[${rules}]`,
@@ -156,6 +161,12 @@ describe('pharos all', () => {
       return g?.lastEvaluation && Date.parse(g.lastEvaluation) > pagedAt + 2000 ? true : null;
     });
     expect(pages).toHaveLength(1);
+
+    // Sample-driven evaluation: the hourly group saw the host metrics as they arrived.
+    await waitFor('the on-arrival alert', async () => {
+      const r = (await (await fetch(`${base}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ rule: string; state: string }> } };
+      return r.data.alerts.some((a) => a.rule === 'E2EOnArrival' && a.state === 'firing') ? true : null;
+    });
     expect(await pharos.stop()).toBe(0);
     receiver.close();
   });
