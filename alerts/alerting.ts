@@ -15,7 +15,9 @@ import { packageRoot } from '../core/package-root.js';
 import type { Registry } from '../core/telemetry/registry.js';
 import type { Head } from '../pipeline/realtime/tsdb/head.js';
 import { HeadQuerier } from '../pipeline/realtime/tsdb/querier.js';
+import { createClickHouse } from '../core/clickhouse/client.js';
 import { alertsApiRouter } from './api/alerts-api.js';
+import { AlertEventsWriter } from './alert-events.js';
 import { AlertStateStore } from './evaluator/state-store.js';
 import { RuleEvaluator } from './evaluator/evaluator.js';
 import { recordedToBus } from './evaluator/recorded.js';
@@ -31,6 +33,7 @@ export interface Alerting {
   routes: Router;
   evaluator: RuleEvaluator;
   notifications: Notifications;
+  events: AlertEventsWriter;
   /** Rule files that failed their check (not evaluated). */
   ruleErrors: string[];
   stop(): Promise<void>;
@@ -67,7 +70,10 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
   mkdirSync(stateDir, { recursive: true });
   const notifyConfig = config.alerts.notify ?? notifyConfigSchema.parse({ route: { receiver: 'none' }, receivers: [{ name: 'none' }] });
   if (!config.alerts.notify) log.warn('no alerts.notify receivers configured: alerts are evaluated and listed, nobody is paged');
+  const eventsClient = createClickHouse(config, opts.log, 'ingest');
+  const events = new AlertEventsWriter(eventsClient, config.clickhouse.database, log);
   const notifications = await Notifications.start({
+    onNotification: (e) => events.notification(e),
     config: {
       ...notifyConfig,
       notification_log_file: notifyConfig.notification_log_file ?? join(stateDir, 'notification-log.json'),
@@ -91,6 +97,7 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
     ...(config.alerts.external_url ? { externalURL: config.alerts.external_url } : {}),
     publishRecorded: recordedToBus(producer, config.kafka.topics.metrics),
     onStateChange: (e) => {
+      events.stateChange(e);
       log.info({ rule: e.rule, group: e.group, from: e.from, to: e.to, labels: e.labels, value: e.value }, `alert ${e.rule} ${e.from} → ${e.to}`);
       producer
         .send(config.kafka.topics.alerts, [{ key: Buffer.from(e.fingerprint), value: Buffer.from(JSON.stringify(e)), headers: { 'content-type': 'application/json' } }])
@@ -124,10 +131,13 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
     routes,
     evaluator,
     notifications,
+    events,
     ruleErrors: errors,
     stop: async () => {
       await evaluator.stop();
       notifications.stop();
+      await events.stop();
+      await eventsClient.close();
       await producer.close();
     },
   };

@@ -1,5 +1,7 @@
 import { startAlerting } from '../../alerts/alerting.js';
 import { selectBus } from '../../core/bus/select-bus.js';
+import { createClickHouse } from '../../core/clickhouse/client.js';
+import { migrate } from '../../core/clickhouse/migrate.js';
 import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
 import { startRealtime } from '../../pipeline/realtime/realtime-service.js';
@@ -12,6 +14,10 @@ import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
 export async function runAlerts(opts: CommonOptions): Promise<void> {
   const rt = startRuntime('alerts', opts);
   await runOrExit(rt.log, async () => {
+    // alert_events lives in the warehouse: make sure its schema is there (idempotent).
+    const admin = createClickHouse(rt.config, rt.log, 'admin');
+    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, log: rt.log });
+    await admin.close();
     const { bus } = await selectBus(rt.config, rt.log, 'kafka-only');
     rt.onShutdown('bus', () => bus.close());
     const realtime = await startRealtime({ bus, config: rt.config, log: rt.log, registry: rt.registry });
