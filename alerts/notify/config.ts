@@ -5,7 +5,7 @@
  * `*_file` (a mounted secret); they are read when receivers are built and never logged.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDurationMs as parseDuration } from '../rules/duration.js';
 import { parseMatchers } from './matchers.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {

@@ -10,7 +10,7 @@ import { systemClock, type Alert, type AlertSink, type Clock, type Labels } from
 import type { NotifyConfig, ReceiverConfig } from './config.js';
 import { dedupStage, setNotifiesStage } from './dedup-stage.js';
 import { Dispatcher } from './dispatcher.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../rules/duration.js';
 import { EmailNotifier } from './email.js';
 import { Inhibitor } from './inhibit.js';
 import { matchesAll, compileMatcher } from './matchers.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { notifyConfigSchema } from './config.js';
-import { parseDuration } from './duration.js';
+import { parseDurationMs as parseDuration } from '../rules/duration.js';
 import { parseMatchers } from './matchers.js';
 import { needsNotify, type Entry } from './notification-log.js';
 import { Route } from './route.js';

@@ -5,7 +5,7 @@
  */
 import type { Labels } from '../model.js';
 import type { RouteConfig } from './config.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../rules/duration.js';
 import { formatLabels, formatMatchers, matchesAll, parseMatchers, type CompiledMatcher } from './matchers.js';
 
 export interface RouteOpts {

@@ -31,3 +31,10 @@ export function parseDurationMs(text: string): number | undefined {
   }
   return pos === 0 || !Number.isSafeInteger(total) ? undefined : total;
 }
+
+/** The same, throwing on what is not a duration (config already validated with parseDurationMs). */
+export function durationMs(text: string): number {
+  const v = parseDurationMs(text);
+  if (v === undefined) throw new Error(`invalid duration "${text}"`);
+  return v;
+}

@@ -40,64 +40,39 @@ PARTITION BY toDate(Timestamp)
 ORDER BY (MetricName, Fingerprint, Timestamp)
 TTL toDateTime(Timestamp) + toIntervalDay({{metrics_ttl_days}})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`,
-    `CREATE TABLE IF NOT EXISTS {{database}}.metric_rollup_1m
-(
-    MetricName LowCardinality(String),
-    Fingerprint UInt64,
-    BucketStart DateTime,
-    Labels SimpleAggregateFunction(any, Map(String, String)),
-    Type SimpleAggregateFunction(anyLast, LowCardinality(String)),
-    Min SimpleAggregateFunction(min, Float64),
-    Max SimpleAggregateFunction(max, Float64),
-    Sum SimpleAggregateFunction(sum, Float64),
-    Count SimpleAggregateFunction(sum, UInt64),
-    Last AggregateFunction(argMax, Float64, DateTime64(3))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(BucketStart)
-ORDER BY (MetricName, Fingerprint, BucketStart)
-TTL BucketStart + toIntervalDay({{metrics_1m_ttl_days}})
-SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.metric_rollup_1m_mv TO {{database}}.metric_rollup_1m AS
-SELECT
-    MetricName,
-    Fingerprint,
-    toStartOfMinute(Timestamp) AS BucketStart,
-    any(Labels) AS Labels,
-    anyLast(Type) AS Type,
-    min(Value) AS Min,
-    max(Value) AS Max,
-    sum(Value) AS Sum,
-    toUInt64(count()) AS Count,
-    argMaxState(Value, Timestamp) AS Last
-FROM {{database}}.metric_samples
-WHERE NOT Stale AND NOT isNaN(Value)
-GROUP BY MetricName, Fingerprint, BucketStart`,
-    `CREATE TABLE IF NOT EXISTS {{database}}.metric_rollup_1h
-(
-    MetricName LowCardinality(String),
-    Fingerprint UInt64,
-    BucketStart DateTime,
-    Labels SimpleAggregateFunction(any, Map(String, String)),
-    Type SimpleAggregateFunction(anyLast, LowCardinality(String)),
-    Min SimpleAggregateFunction(min, Float64),
-    Max SimpleAggregateFunction(max, Float64),
-    Sum SimpleAggregateFunction(sum, Float64),
-    Count SimpleAggregateFunction(sum, UInt64),
-    Last AggregateFunction(argMax, Float64, DateTime64(3))
-)
-ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(BucketStart)
-ORDER BY (MetricName, Fingerprint, BucketStart)
-TTL BucketStart + toIntervalDay({{metrics_1h_ttl_days}})
-SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`,
+    ...rollupStatements('1m', 'toStartOfMinute', 'metrics_1m_ttl_days'),
     // From the raw samples, not from the 1 m rollup: a view chained on a view's target sees
     // each 1 m insert block, not merged buckets, and the result is the same either way.
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.metric_rollup_1h_mv TO {{database}}.metric_rollup_1h AS
+    ...rollupStatements('1h', 'toStartOfHour', 'metrics_1h_ttl_days'),
+  ],
+};
+
+/** One rollup: its AggregatingMergeTree table and the view that keeps it from the raw samples. */
+function rollupStatements(step: '1m' | '1h', bucketFn: 'toStartOfMinute' | 'toStartOfHour', ttlVar: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS {{database}}.metric_rollup_${step}
+(
+    MetricName LowCardinality(String),
+    Fingerprint UInt64,
+    BucketStart DateTime,
+    Labels SimpleAggregateFunction(any, Map(String, String)),
+    Type SimpleAggregateFunction(anyLast, LowCardinality(String)),
+    Min SimpleAggregateFunction(min, Float64),
+    Max SimpleAggregateFunction(max, Float64),
+    Sum SimpleAggregateFunction(sum, Float64),
+    Count SimpleAggregateFunction(sum, UInt64),
+    Last AggregateFunction(argMax, Float64, DateTime64(3))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(BucketStart)
+ORDER BY (MetricName, Fingerprint, BucketStart)
+TTL BucketStart + toIntervalDay({{${ttlVar}}})
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS {{database}}.metric_rollup_${step}_mv TO {{database}}.metric_rollup_${step} AS
 SELECT
     MetricName,
     Fingerprint,
-    toStartOfHour(Timestamp) AS BucketStart,
+    ${bucketFn}(Timestamp) AS BucketStart,
     any(Labels) AS Labels,
     anyLast(Type) AS Type,
     min(Value) AS Min,
@@ -108,5 +83,5 @@ SELECT
 FROM {{database}}.metric_samples
 WHERE NOT Stale AND NOT isNaN(Value)
 GROUP BY MetricName, Fingerprint, BucketStart`,
-  ],
-};
+  ];
+}
