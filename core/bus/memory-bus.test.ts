@@ -2,14 +2,7 @@ import { describe, expect, test } from 'vitest';
 import kafkajs from 'kafkajs';
 import { partitionForKey, type ConsumedBatch } from './bus.js';
 import { MemoryBus } from './memory-bus.js';
-
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+import { waitFor } from '../../test/harness/wait.js';
 
 describe('partitionForKey', () => {
   test('places keys as Kafka’s default partitioner (murmur2) does', () => {
@@ -45,7 +38,7 @@ describe('MemoryBus', () => {
     );
     const producer = await bus.producer();
     for (let i = 0; i < 100; i++) await producer.send('t', [{ key: Buffer.from(`h${i % 4}`), value: Buffer.from(String(i)) }]);
-    await waitFor(() => [...seen.values()].reduce((n, v) => n + v.length, 0) === 200);
+    await waitFor('200 messages seen', () => [...seen.values()].reduce((n, v) => n + v.length, 0) === 200);
     for (const g of ['g1', 'g2']) {
       for (let h = 0; h < 4; h++) {
         expect(seen.get(`${g}/h${h}`)).toEqual(Array.from({ length: 25 }, (_, j) => String(j * 4 + h)));
@@ -71,7 +64,7 @@ describe('MemoryBus', () => {
         delivered.push(...b.messages.map((m) => `${m.offset}:${m.value}`));
       },
     });
-    await waitFor(() => delivered.length === 2);
+    await waitFor('both messages delivered', () => delivered.length === 2);
     expect(delivered).toEqual(['0:a', '1:b']);
     expect(attempts).toBe(2);
     await consumer.stop();
@@ -100,13 +93,13 @@ describe('MemoryBus', () => {
         sent++;
       }
     })();
-    await waitFor(() => sent === 10);
+    await waitFor('10 sends', () => sent === 10);
     // Let the event loop turn many times: a producer that was not held back would have finished.
     for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
     expect(sent).toBe(10);
     release();
     await sending;
-    await waitFor(() => consumed === 30);
+    await waitFor('30 consumed', () => consumed === 30);
     await consumer.stop();
     await bus.close();
   });
