@@ -4,6 +4,7 @@
  */
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
+import { brokerRetryDelay, untilBrokerAnswers } from '../kafka/until-broker-answers.js';
 import type { Logger } from '../log.js';
 import type { Bus, BusConsumer, BusMessage, BusProducer, ConsumedMessage, ConsumerOptions } from './bus.js';
 
@@ -13,6 +14,7 @@ export class KafkaBus implements Bus {
   readonly kind = 'kafka' as const;
   readonly description: string;
   private readonly closers: Array<() => Promise<void>> = [];
+  private closed = false;
 
   constructor(
     /** The kafkajs client, for what the bus contract does not cover (offsets by timestamp). */
@@ -23,7 +25,16 @@ export class KafkaBus implements Bus {
     this.description = `kafka at ${brokers.join(',')}`;
   }
 
+  /** Runs `attempt` until it succeeds or the bus is closed; every failure is logged with what it was for. */
+  private untilBrokerAnswers<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    return untilBrokerAnswers(this.log, what, attempt, () => this.closed);
+  }
+
   async ensureTopics(topics: string[], partitions: number): Promise<void> {
+    await this.untilBrokerAnswers(`creating topics ${topics.join(', ')}`, () => this.createMissingTopics(topics, partitions));
+  }
+
+  private async createMissingTopics(topics: string[], partitions: number): Promise<void> {
     const admin: Admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -43,7 +54,7 @@ export class KafkaBus implements Bus {
 
   async producer(): Promise<BusProducer> {
     const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
+    await this.untilBrokerAnswers('connecting the producer', () => producer.connect());
     const close = async () => producer.disconnect();
     this.closers.push(close);
     return {
@@ -60,9 +71,35 @@ export class KafkaBus implements Bus {
   }
 
   async consumer(opts: ConsumerOptions): Promise<BusConsumer> {
-    const consumer: Consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+    let current: Consumer | undefined;
+    let restarts = 0;
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024 });
+      current = consumer;
+      // kafkajs restarts a crashed consumer by itself only after retriable errors; after the others
+      // (e.g. its retries exhausted while the broker was down) it stays stopped. Start a new one.
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart || this.closed || current !== consumer) return;
+        const delay = brokerRetryDelay(restarts++);
+        this.log.warn({ group: opts.groupId, retry_in_ms: delay, err: e.payload.error.message }, 'consumer stopped after an error; starting a new one');
+        setTimeout(() => {
+          void consumer.disconnect().catch(() => {});
+          if (!this.closed && current === consumer) void start().catch((err: unknown) => this.log.error({ err }, 'consumer restart failed'));
+        }, delay).unref();
+      });
+      await this.untilBrokerAnswers(`joining consumer group ${opts.groupId}`, async () => {
+        await consumer.connect();
+        await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning });
+      });
+      await this.run(consumer, opts, () => (restarts = 0));
+    };
+    await start();
+    const stop = async () => current?.disconnect();
+    this.closers.push(stop);
+    return { stop };
+  }
+
+  private async run(consumer: Consumer, opts: ConsumerOptions, onBatch: () => void): Promise<void> {
     const failures = new Map<string, number>();
     await consumer.run({
       autoCommit: false,
@@ -94,15 +131,14 @@ export class KafkaBus implements Bus {
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        onBatch();
         await heartbeat();
       },
     });
-    const stop = async () => consumer.disconnect();
-    this.closers.push(stop);
-    return { stop };
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.closers.splice(0).reverse()) await c().catch(() => {});
   }
 }

@@ -53,7 +53,8 @@ export function loadConfig(opts: LoadOptions = {}): PharosConfig {
   }
   const envIssues: ConfigIssue[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('PHAROS_') || RESERVED_ENV.has(name) || value === undefined) continue;
+    // PHAROS_FAULT_* are the fault-injection hooks of the chaos and fault tests, not config.
+    if (!name.startsWith('PHAROS_') || RESERVED_ENV.has(name) || name.startsWith('PHAROS_FAULT_') || value === undefined) continue;
     const path = name.slice('PHAROS_'.length).toLowerCase().split('__');
     if (path.some((p) => p === '')) {
       envIssues.push({ key: name, message: 'malformed override name (use __ between levels)', source: 'environment' });

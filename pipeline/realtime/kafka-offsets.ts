@@ -5,6 +5,8 @@
  * neither; ingest then starts from the beginning and is ready once its consumer runs.
  */
 import type { Kafka } from 'kafkajs';
+import { untilBrokerAnswers } from '../../core/kafka/until-broker-answers.js';
+import type { Logger } from '../../core/log.js';
 
 /**
  * Commits offsets for a group that has never run. kafkajs's admin.setOffsets does the same through
@@ -47,29 +49,32 @@ export interface OffsetsHook {
   position(groupId: string, topic: string, fromMs: number | undefined): Promise<PartitionRange[]>;
 }
 
-export function kafkaOffsets(kafka: Kafka): OffsetsHook {
+export function kafkaOffsets(kafka: Kafka, log?: Logger): OffsetsHook {
   return {
-    async position(groupId, topic, fromMs) {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const watermarks = await admin.fetchTopicOffsets(topic);
-        // kafkajs answers the high watermark for partitions with nothing at or after the time.
-        const byTime = fromMs === undefined ? undefined : await admin.fetchTopicOffsetsByTimestamp(topic, fromMs);
-        const ranges = watermarks.map((w) => {
-          const at = byTime?.find((b) => b.partition === w.partition)?.offset;
-          const low = BigInt(w.low);
-          const start = at === undefined ? low : BigInt(at) > low ? BigInt(at) : low;
-          return { partition: w.partition, start, high: BigInt(w.high) };
-        });
-        // Every partition, even those with nothing to replay: a partition left without a committed
-        // offset would be read from the log start (fromBeginning), all of it older than the window.
-        const toSet = ranges.map((r) => ({ partition: r.partition, offset: r.start.toString() }));
-        if (fromMs !== undefined && toSet.length > 0) await commitAsGroup(kafka, groupId, topic, toSet);
-        return ranges;
-      } finally {
-        await admin.disconnect();
-      }
-    },
+    position: (groupId, topic, fromMs) =>
+      log ? untilBrokerAnswers(log, `positioning the real-time store on ${topic}`, () => position(kafka, groupId, topic, fromMs)) : position(kafka, groupId, topic, fromMs),
   };
+}
+
+async function position(kafka: Kafka, groupId: string, topic: string, fromMs: number | undefined): Promise<PartitionRange[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const watermarks = await admin.fetchTopicOffsets(topic);
+    // kafkajs answers the high watermark for partitions with nothing at or after the time.
+    const byTime = fromMs === undefined ? undefined : await admin.fetchTopicOffsetsByTimestamp(topic, fromMs);
+    const ranges = watermarks.map((w) => {
+      const at = byTime?.find((b) => b.partition === w.partition)?.offset;
+      const low = BigInt(w.low);
+      const start = at === undefined ? low : BigInt(at) > low ? BigInt(at) : low;
+      return { partition: w.partition, start, high: BigInt(w.high) };
+    });
+    // Every partition, even those with nothing to replay: a partition left without a committed
+    // offset would be read from the log start (fromBeginning), all of it older than the window.
+    const toSet = ranges.map((r) => ({ partition: r.partition, offset: r.start.toString() }));
+    if (fromMs !== undefined && toSet.length > 0) await commitAsGroup(kafka, groupId, topic, toSet);
+    return ranges;
+  } finally {
+    await admin.disconnect();
+  }
 }

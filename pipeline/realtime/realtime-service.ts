@@ -42,7 +42,7 @@ export async function startRealtime(opts: { bus: Bus; config: PharosConfig; log:
     node: opts.config.node_name,
     log,
     registry: opts.registry,
-    ...(opts.bus instanceof KafkaBus ? { offsets: kafkaOffsets(opts.bus.kafka) } : {}),
+    ...(opts.bus instanceof KafkaBus ? { offsets: kafkaOffsets(opts.bus.kafka, opts.log) } : {}),
   });
   const routes = Router();
   routes.get('/api/v1/status/tsdb', (req, res) => {

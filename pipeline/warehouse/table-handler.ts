@@ -63,6 +63,11 @@ export interface TableBatchHandlerDeps {
  * exactly-once design must survive, at its worst moment. Read once at load; inert when unset.
  */
 const KILL_AFTER_INSERT = process.env.PHAROS_FAULT_KILL_AFTER_INSERT === '1';
+/**
+ * Fault hook of `pharos chaos --break-deduplication`: inserts without deduplication, so the chaos
+ * run can show that its checks catch the duplicates a replay then stores. Never set it otherwise.
+ */
+const NO_DEDUP_TOKEN = process.env.PHAROS_FAULT_NO_DEDUP_TOKEN === '1';
 
 /** A Kafka message's time, for records that carry no usable time of their own. */
 export function messageTimeMs(message: ConsumedMessage): number {
@@ -93,7 +98,9 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
     const started = performance.now();
     try {
       // Every setting on every insert: a token left over from one insert must never reach the next.
-      await rawInsert(database, table, spec.columns, body, { ...spec.settings, insert_deduplicate: 1, insert_deduplication_token: token, async_insert: 0 });
+      // Newer ClickHouse (chDB 3.4) dedups by block hash unless `deduplicate_insert` is off too.
+      const dedup: Record<string, string | number> = NO_DEDUP_TOKEN ? { insert_deduplicate: 0, deduplicate_insert: 'disable' } : { insert_deduplicate: 1, insert_deduplication_token: token };
+      await rawInsert(database, table, spec.columns, body, { ...spec.settings, ...dedup, async_insert: 0 });
     } catch (err) {
       metrics.insertErrors.labels(table).inc();
       const message = err instanceof Error ? err.message.split('\n')[0] : String(err);

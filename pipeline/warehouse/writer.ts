@@ -58,6 +58,7 @@ export interface WarehouseWriterOptions {
 export async function startWarehouseWriter(opts: WarehouseWriterOptions): Promise<{ stop(): Promise<void> }> {
   const { bus, config } = opts;
   const log = componentLogger(opts.log, 'sink', 'warehouse', 'clickhouse');
+  if (process.env.PHAROS_FAULT_NO_DEDUP_TOKEN === '1') log.warn('PHAROS_FAULT_NO_DEDUP_TOKEN is set: inserts carry no deduplication token, a replay stores rows twice (a chaos self-test; never in production)');
   const topics = config.kafka.topics;
   await bus.ensureTopics([topics.logs, topics.metrics, topics.deadletter], config.kafka.partitions);
   const producer = await bus.producer();
