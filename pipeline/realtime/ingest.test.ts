@@ -143,5 +143,18 @@ describe('real-time ingest through Kafka', () => {
     expect(after.map((s) => ({ labels: s.labels, t: Array.from(s.timestamps), v: Array.from(s.values) }))).toEqual(
       before.map((s) => ({ labels: s.labels, t: Array.from(s.timestamps), v: Array.from(s.values) })),
     );
+    // A clean stop deletes the group it positioned: restarts do not pile groups up in Kafka.
+    const groups = async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        return (await admin.listGroups()).groups.map((g) => g.groupId);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    expect(await groups()).toContain(first.groupId);
+    await first.stop();
+    expect(await groups()).not.toContain(first.groupId);
   });
 });

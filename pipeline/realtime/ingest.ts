@@ -140,6 +140,7 @@ export async function startRealtimeIngest(opts: RealtimeIngestOptions): Promise<
     async stop() {
       clearInterval(timer);
       await consumer.stop();
+      await opts.offsets?.release?.(groupId).catch((err: unknown) => log.warn({ group_id: groupId, err: (err as Error).message }, 'could not delete the consumer group; Kafka expires it after offsets.retention.minutes'));
     },
   };
 }

@@ -47,12 +47,26 @@ export interface OffsetsHook {
    * `fromMs` (or the log start when fromMs is undefined), and returns each partition's range.
    */
   position(groupId: string, topic: string, fromMs: number | undefined): Promise<PartitionRange[]>;
+  /**
+   * Deletes the group at a clean stop: each start positions a group of its own, and without this
+   * every restart would leave one behind in Kafka (until offsets.retention.minutes, 7 days).
+   */
+  release?(groupId: string): Promise<void>;
 }
 
 export function kafkaOffsets(kafka: Kafka, log?: Logger): OffsetsHook {
   return {
     position: (groupId, topic, fromMs) =>
       log ? untilBrokerAnswers(log, `positioning the real-time store on ${topic}`, () => position(kafka, groupId, topic, fromMs)) : position(kafka, groupId, topic, fromMs),
+    async release(groupId) {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.deleteGroups([groupId]);
+      } finally {
+        await admin.disconnect();
+      }
+    },
   };
 }
 
