@@ -4,14 +4,14 @@
  * `eval instant at 5m <expr>` / `eval range from 0 to 10m step 1m <expr>` / `eval_fail ...` with the
  * expected result on the indented lines below.
  */
-import type { Labels } from '../storage.js';
+import type { Labels, Querier } from '../storage.js';
 import { Engine } from './engine.js';
 import { MemQuerier } from './test-querier.js';
 import { formatLabels, labelsKey, type QueryResult } from './value.js';
 
 type Point = number | 'stale' | null;
 
-interface Load { intervalMs: number; series: { labels: Labels; values: Point[] }[] }
+export interface Load { intervalMs: number; series: { labels: Labels; values: Point[] }[] }
 
 export interface EvalCase {
   line: number;
@@ -188,8 +188,7 @@ export function almostEqual(a: number, b: number): boolean {
 const fmt = (v: Point): string => (v === null ? '_' : String(v));
 
 /** Runs a case; returns null on success, else a description of the mismatch. */
-export function runCase(c: EvalCase, engine = new Engine()): string | null {
-  const q = buildQuerier(c.loads);
+export function runCase(c: EvalCase, engine = new Engine(), q: Querier = buildQuerier(c.loads)): string | null {
   let res: QueryResult;
   try {
     res = c.kind === 'instant' ? engine.instantQuery(q, c.expr, c.atMs) : engine.rangeQuery(q, c.expr, c.startMs, c.endMs, c.stepMs);

@@ -1,6 +1,7 @@
 /**
  * Values the PromQL engine passes between nodes, label helpers, and the errors it raises.
  */
+import { compileAnchoredRe2 } from '../re2.js';
 import type { Labels } from '../storage.js';
 
 export type { Labels };
@@ -178,30 +179,15 @@ export function formatFloat(v: number): string {
   return sign + '0.' + '0'.repeat(-exp - 1) + digits;
 }
 
-const POSIX_CLASSES: Record<string, string> = {
-  alpha: 'A-Za-z', digit: '0-9', alnum: '0-9A-Za-z', upper: 'A-Z', lower: 'a-z', space: '\\t\\n\\v\\f\\r ',
-  punct: '!-/:-@[-`{-~', xdigit: '0-9A-Fa-f', word: '0-9A-Za-z_', blank: '\\t ', cntrl: '\\x00-\\x1f\\x7f',
-};
-
 const regexCache = new Map<string, RegExp>();
 
 /** Compiles a Prometheus (RE2) regex, fully anchored as Prometheus anchors matchers. */
 export function compileRegex(re: string): RegExp {
   const cached = regexCache.get(re);
   if (cached) return cached;
-  let flags = '';
-  let src = re;
-  // JS (Node 20) lacks inline flag groups; a leading (?i)/(?s)/(?is) is common enough to map to flags.
-  const lead = /^\(\?([is]+)\)/.exec(src);
-  if (lead) {
-    flags = [...new Set(lead[1])].join('');
-    src = src.slice(lead[0].length);
-  }
-  // RE2 syntax JS spells differently: named groups (?P<n>...) and POSIX classes [[:alpha:]].
-  src = src.replace(/\(\?P</g, '(?<').replace(/\[:(\w+):\]/g, (m, name: string) => POSIX_CLASSES[name] ?? m);
   let out: RegExp;
   try {
-    out = new RegExp('^(?:' + src + ')$', flags);
+    out = compileAnchoredRe2(re);
   } catch (err) {
     throw new PromQLError('bad_data', `error parsing regexp: ${(err as Error).message}`);
   }

@@ -65,6 +65,14 @@ describe('postings', () => {
     it(`selects as Prometheus does: ${name}`, () => expect(index().select(matchers)).toEqual(naive(matchers)));
   }
 
+  // Found by the golden test through Kafka: the head compiled matchers as plain JS regexes, so
+  // RE2's inline flags (what Grafana users type for case-insensitive filters) were an error.
+  it('understands RE2 spellings: (?i), (?P<name>) and POSIX classes', () => {
+    expect(index().select([m('job', '=~', '(?i)API')])).toEqual(naive([m('job', '=~', 'api')]));
+    expect(index().select([m('job', '=~', '(?P<x>[[:alpha:]]+)')])).toEqual(naive([m('job', '=~', '[A-Za-z]+')]));
+    expect(index().select([m('job', '!~', '(?i)API|DB')])).toEqual(naive([m('job', '!~', 'api|db')]));
+  });
+
   it('forgets deleted series and their now-empty values', () => {
     const p = index();
     p.delete(new Map([[3, seriesLabels('up', series[2]!)]]));
