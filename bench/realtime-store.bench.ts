@@ -12,6 +12,7 @@ import { Head } from '../pipeline/realtime/tsdb/head.js';
 import { HeadQuerier } from '../pipeline/realtime/tsdb/querier.js';
 import { Engine } from '../pipeline/realtime/promql/engine.js';
 import { machine } from './lib/machine.js';
+import { startPrometheus, startVictoriaMetrics, type PeerTsdb } from './lib/peer-tsdb.js';
 import { writeResults } from './lib/results.js';
 
 const SERIES = 1000;
@@ -161,6 +162,7 @@ for (const [label, matchers, minT, maxT] of cases) {
 // Peers on this machine class (from the issue): VictoriaMetrics ~20 ms and ~4 ms, Prometheus 2.42 91 ms and 16 ms.
 const buckets = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '+Inf'];
 const histHead = new Head();
+const histSamples: MetricSample[] = [];
 {
   const r = rng(7);
   for (let s = 0; s < 100; s++) {
@@ -170,7 +172,9 @@ const histHead = new Head();
     for (let i = 0; i < STEPS; i++) {
       // Cumulative buckets: a larger `le` counts at least what a smaller one does.
       v += Math.floor(r() * 5) * (buckets.indexOf(le) + 1);
-      histHead.append({ name: 'http_request_duration_seconds_bucket', labels: { instance, le }, timestampMs: T0 + i * STEP_MS, value: v, type: 'histogram_bucket' });
+      const sample: MetricSample = { name: 'http_request_duration_seconds_bucket', labels: { instance, le }, timestampMs: T0 + i * STEP_MS, value: v, type: 'histogram_bucket' };
+      histHead.append(sample);
+      histSamples.push(sample);
     }
   }
 }
@@ -194,4 +198,34 @@ for (const [label, querier, expr] of queries) {
   promql[label] = { median_ms: quantile(runs, 0.5), p99_ms: quantile(runs, 0.99) };
   console.log(`  ${label.padEnd(48)} ${stats(runs, cpuRuns)}`);
 }
-writeResults('realtime', { machine: machine(), bytes_per_sample: mem.bytesPerSample, promql });
+
+// The same queries on the peers, loaded with the same samples in this run.
+const peers: Record<string, Record<string, { median_ms: number; p99_ms: number }>> = {};
+console.log('\npeers, same data, same queries over HTTP (Pharos above is in-process: no HTTP, no JSON):');
+const allSamples = [...samples, ...histSamples];
+const started: PeerTsdb[] = [];
+const vm = await startVictoriaMetrics(allSamples);
+if (typeof vm === 'string') console.log(`  ${vm}`);
+else started.push(vm.peer, vm.uncached);
+const prom = await startPrometheus(allSamples);
+if (typeof prom === 'string') console.log(`  ${prom}`);
+else started.push(prom);
+for (const peer of started) {
+  peers[peer.name] = {};
+  for (const [label, , expr] of queries) {
+    for (let i = 0; i < 3; i++) await peer.queryRange(expr, T0, end, 15_000);
+    const runs: number[] = [];
+    const budget = Date.now() + 5000;
+    while (runs.length < 50 && Date.now() < budget) {
+      const t = performance.now();
+      await peer.queryRange(expr, T0, end, 15_000);
+      runs.push(performance.now() - t);
+    }
+    const median = quantile(runs, 0.5);
+    peers[peer.name]![label] = { median_ms: median, p99_ms: quantile(runs, 0.99) };
+    const ratio = promql[label]!.median_ms / median;
+    console.log(`  ${peer.name.padEnd(26)} ${label.padEnd(48)} median ${median.toFixed(2)} ms, p99 ${quantile(runs, 0.99).toFixed(2)} ms — Pharos takes ${ratio.toFixed(2)}× its time`);
+  }
+}
+for (const peer of started) await peer.stop();
+writeResults('realtime', { machine: machine(), bytes_per_sample: mem.bytesPerSample, promql, peers });
