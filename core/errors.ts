@@ -42,6 +42,13 @@ export function redactUrl(url: string): string {
     for (const k of [...u.searchParams.keys()]) {
       if (/token|key|secret|password|auth/i.test(k)) u.searchParams.set(k, '***');
     }
+    // Webhook URLs carry their key in the path (Slack's /services/T…/B…/<key>, Discord's
+    // /api/webhooks/<id>/<token>): a long segment mixing letters and digits, or any very long
+    // one, is a credential, not a route.
+    u.pathname = u.pathname
+      .split('/')
+      .map((seg) => (seg.length >= 24 || (seg.length >= 16 && /[A-Za-z]/.test(seg) && /\d/.test(seg)) ? '***' : seg))
+      .join('/');
     return u.toString();
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');

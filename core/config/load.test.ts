@@ -25,6 +25,16 @@ function issuesOf(fn: () => unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
+describe('loadConfig: hostile YAML', () => {
+  // Found by test/fuzz: yaml throws a ReferenceError while it resolves aliases, and it escaped as not a ConfigError.
+  test('an alias bomb or an unresolved alias is a ConfigError naming the file', () => {
+    const bomb = file('a0: &a0 [x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\na2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n');
+    expect(issuesOf(() => loadConfig({ file: bomb, env: {} })).issues).toEqual([{ key: '(yaml)', message: expect.stringMatching(/alias count/), source: bomb }]);
+    const unresolved = file('kafka: *nope\n');
+    expect(issuesOf(() => loadConfig({ file: unresolved, env: {} })).issues).toEqual([{ key: '(yaml)', message: expect.stringMatching(/Unresolved alias/), source: unresolved }]);
+  });
+});
+
 describe('loadConfig', () => {
   test('gives working defaults with no file at all', () => {
     const config = loadConfig({ env: {} });
@@ -47,6 +57,15 @@ describe('loadConfig', () => {
     expect(err.issues[0]?.key).toBe('pipeline.warehouse.batch_rows');
     expect(err.issues[0]?.message).toBe('expected number, got string "lots"');
     expect(err.issues[0]?.source).toBe(`${path}:3:5`);
+  });
+
+  test('never prints a string given where a secret-bearing key expects something else', () => {
+    const secrets = ['hunter2-sasl-password', 'tok_0123456789abcdef0123'];
+    for (const [yaml, secret] of [[`kafka:\n  sasl: ${secrets[0]}\n`, secrets[0]], [`auth:\n  tokens: ["${secrets[1]}"]\n`, secrets[1]]] as const) {
+      const err = issuesOf(() => loadConfig({ file: file(yaml), env: {} }));
+      expect(err.message).not.toContain(secret);
+      expect(err.message).toMatch(/not shown: the key may hold a secret/);
+    }
   });
 
   test('refuses a missing required value', () => {

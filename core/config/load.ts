@@ -95,15 +95,23 @@ function toIssues(error: z.ZodError, positions: Map<string, string>): ConfigIssu
 
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? `required ${issue.expected} is missing` : `expected ${issue.expected}, got ${typeName(issue.input)}`;
+    return issue.input === undefined ? `required ${issue.expected} is missing` : `expected ${issue.expected}, got ${typeName(issue.input, issue.path)}`;
   }
   return issue.message;
 }
 
-function typeName(v: unknown): string {
+/**
+ * Keys whose values may be secrets: a wrong type there (a password where a section belongs, a
+ * token where a list entry belongs) must not print the value into a log or a terminal.
+ */
+const SECRET_PATH = /pass|token|secret|key|sasl|auth|url|credential|users|cookie|receivers|_configs/i;
+
+function typeName(v: unknown, path: readonly PropertyKey[] = []): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  return typeof v === 'string' ? `string "${v.length > 40 ? v.slice(0, 40) + '…' : v}"` : typeof v;
+  if (typeof v !== 'string') return typeof v;
+  if (path.some((p) => SECRET_PATH.test(String(p)))) return `a string (${v.length} characters; not shown: the key may hold a secret)`;
+  return `string "${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
 }
 
 /** Whether the schema expects a list at this key path (defaults and optionals unwrapped). */
@@ -160,7 +168,13 @@ function parseYamlWithPositions(text: string, file: string): { value: Record<str
       file,
     );
   }
-  const value = (doc.toJS() ?? {}) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS() ?? {};
+  } catch (err) {
+    // yaml throws while it resolves aliases: an unknown anchor, or more aliases than its budget (a "billion laughs" file).
+    throw new ConfigError([{ key: '(yaml)', message: err instanceof Error ? err.message : String(err), source: file }], file);
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ConfigError([{ key: '(root)', message: 'the config file must be a YAML mapping' }], file);
   }
