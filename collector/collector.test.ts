@@ -51,6 +51,8 @@ async function start(config: PharosConfig, bus: Bus, registry: Registry = new Re
   });
   return {
     ready: () => collector.ready(),
+    acceptingPush: () => collector.acceptingPush(),
+    retryAfterSeconds: () => collector.retryAfterSeconds(),
     stop: async () => {
       stopped = true;
       await collector.stop();
@@ -202,6 +204,73 @@ describe('collector on the in-process bus', () => {
     bus.release();
     await waitFor('20000 records', () => out.records.length >= 20_000, 30_000, 10);
     expect(out.records.map((r) => r.body)).toEqual(expected);
+  });
+
+  test('a bus that refuses every send: batches go to the disk spool (the file is read to its end, checkpoints move), then drain in order', async () => {
+    const { file, config } = setup([]);
+    const memory = new MemoryBus();
+    const bus = new FaultyBus(memory);
+    bus.failuresLeft = Number.MAX_SAFE_INTEGER;
+    const out = await consume(memory);
+    const expected = lines(0, 3000);
+    writeFileSync(file, expected.map((l) => `${l}\n`).join(''));
+    const registry = new RegistryClass();
+    const collector = await start(config, bus, registry);
+    // Far beyond the 4-batch in-memory bound: only the spool can have taken them.
+    await waitFor('file read to its end', async () => (await metric(registry, 'pharos_component_received_events_total', { component_id: 'file:app' })) === 3000, 20_000, 10);
+    await waitFor('all batches spooled', async () => (await metric(registry, 'pharos_acks_outstanding')) === 0, 20_000, 10);
+    expect(await metric(registry, 'pharos_collector_spool_batches_written_total')).toBeGreaterThanOrEqual(30);
+    expect(await metric(registry, 'pharos_collector_spool_bytes')).toBeGreaterThan(0);
+    expect(out.records).toHaveLength(0);
+    expect(collector.ready()).toBe(false);
+    expect(collector.acceptingPush()).toBe(true);
+    bus.failuresLeft = 0;
+    await waitFor('3000 records', () => out.records.length >= 3000, 20_000, 10);
+    expect(out.records.map((r) => r.body)).toEqual(expected);
+    await waitFor('spool drained', async () => (await metric(registry, 'pharos_collector_spool_bytes')) === 0, 5_000, 10);
+    expect(await metric(registry, 'pharos_component_sent_events_total', { component_id: 'kafka_logs' })).toBe(3000);
+  });
+
+  test('batches left in the spool at a stop are delivered at the next start, before newer lines, and never read again from the file', async () => {
+    const { file, config } = setup([]);
+    const memory = new MemoryBus();
+    const failing = new FaultyBus(memory);
+    failing.failuresLeft = Number.MAX_SAFE_INTEGER;
+    const out = await consume(memory);
+    writeFileSync(file, lines(0, 2000).map((l) => `${l}\n`).join(''));
+    const registry = new RegistryClass();
+    const first = await start(config, failing, registry);
+    await waitFor('file read and spooled', async () => (await metric(registry, 'pharos_component_received_events_total', { component_id: 'file:app' })) === 2000 && (await metric(registry, 'pharos_acks_outstanding')) === 0, 20_000, 10);
+    await first.stop();
+    expect(out.records).toHaveLength(0);
+    appendFileSync(file, lines(2000, 2500).map((l) => `${l}\n`).join(''));
+    await start(config, memory);
+    await waitFor('2500 records', () => out.records.length >= 2500, 20_000, 10);
+    expect(out.records.map((r) => r.body)).toEqual(lines(0, 2500));
+  });
+
+  test('a full spool stops the reading of files and refuses pushes (with a Retry-After hint); nothing is dropped', async () => {
+    const { file, config } = setup([]);
+    config.collector.spool.max_bytes = 1024 * 1024;
+    config.collector.spool.segment_bytes = 256 * 1024;
+    const memory = new MemoryBus();
+    const bus = new FaultyBus(memory);
+    bus.failuresLeft = Number.MAX_SAFE_INTEGER;
+    const out = await consume(memory);
+    const expected = lines(0, 30_000);
+    writeFileSync(file, expected.map((l) => `${l}\n`).join(''));
+    const registry = new RegistryClass();
+    const collector = await start(config, bus, registry);
+    await waitFor('spool full', async () => (await metric(registry, 'pharos_collector_spool_full_total')) === 1, 20_000, 10);
+    expect(collector.acceptingPush()).toBe(false);
+    expect(collector.retryAfterSeconds()).toBeGreaterThanOrEqual(1);
+    expect(await metric(registry, 'pharos_collector_spool_bytes')).toBeLessThanOrEqual(1024 * 1024);
+    const read = await metric(registry, 'pharos_component_received_events_total', { component_id: 'file:app' });
+    expect(read).toBeLessThan(30_000);
+    bus.failuresLeft = 0;
+    await waitFor('30000 records', () => out.records.length >= 30_000, 30_000, 10);
+    expect(out.records.map((r) => r.body)).toEqual(expected);
+    await waitFor('accepting again', () => collector.acceptingPush(), 5_000, 10);
   });
 
   test('a restart resumes from the acknowledged checkpoint: nothing twice, nothing lost', async () => {

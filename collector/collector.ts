@@ -3,16 +3,21 @@
  * redaction → Kafka sink, with end-to-end acknowledgements.
  * A source's batch carries the file offset it ends at; when the sink's send of that batch is
  * acknowledged, the collector commits the offset back to the source, which moves the file's
- * checkpoint. Nothing is checkpointed that the bus has not acknowledged.
+ * checkpoint. Nothing is checkpointed that the bus has not acknowledged — or that is not fsynced
+ * in the disk spool, where batches wait while Kafka does not take them (collector/spool).
  */
 import { resolve } from 'node:path';
 import type { Bus } from '../core/bus/bus.js';
 import type { FileInputConfig, PharosConfig } from '../core/config/schema.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/telemetry/registry.js';
-import { componentError, componentTelemetry, declareErrors, eventsReceived } from './events.js';
+import { componentError, componentTelemetry, declareErrors, eventsReceived, spoolTelemetry } from './events.js';
 import { KafkaSink } from './sinks/kafka-sink.js';
 import { MetricSender } from './sinks/metric-sender.js';
+import { DiskSpool } from './spool/spool.js';
+import { sinkBackpressure, startReceivers, submitToSink } from './receivers/receivers.js';
+import type { Authenticator } from '../core/http/auth.js';
+import type { Express } from 'express';
 import { collectHostMetrics } from './sources/host-metrics.js';
 import { CheckpointStore, FileTailSource } from './sources/file-tail.js';
 import { parseEvents, redactEvents } from './transforms/events.js';
@@ -33,6 +38,12 @@ export interface RunningCollector {
   stop(): Promise<void>;
   /** True while every source runs and the sink delivers. */
   ready(): boolean;
+  /** False while Kafka refuses and the spool is full (or while stopping): push endpoints answer 503. */
+  acceptingPush(): boolean;
+  /** Seconds for the Retry-After header of a push refused because `acceptingPush()` is false. */
+  retryAfterSeconds(): number;
+  /** Mounts the push receivers (OTLP/HTTP, JSON lines) on the collector's server: its `mountPublic`. */
+  mountReceivers?(app: Express, auth: Authenticator): void;
 }
 
 const CHECKPOINT_SAVE_MS = 1_000;
@@ -47,16 +58,25 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
   const dir = resolve(config.data_dir, 'collector');
   const checkpoints = await CheckpointStore.open(dir, componentTelemetry(registry, opts.log, { kind: 'service', id: 'checkpoints', type: 'file_checkpoints' }));
 
+  // A relative spool.dir is under data_dir, like everything else the collector keeps.
+  const spoolDir = resolve(config.data_dir, c.spool.dir ?? resolve(dir, 'spool'));
+  const spool = c.spool.enabled
+    ? await DiskSpool.open({ dir: spoolDir, maxBytes: c.spool.max_bytes, segmentBytes: c.spool.segment_bytes, telemetry: spoolTelemetry(registry, opts.log) })
+    : undefined;
   const sink = new KafkaSink({
     bus,
     topic: config.kafka.topics.logs,
     batch: c.batch,
     telemetry: componentTelemetry(registry, opts.log, { kind: 'sink', id: 'kafka_logs', type: 'kafka' }),
+    ...(spool ? { spool } : {}),
+    beforeDelivery: () => checkpoints.save(),
   });
   sink.start();
   // Once for every source, at the last step before the sink: nothing unredacted leaves the host.
   const redactor = createRedactor(c.redact, redactEvents(registry, [...c.redact.builtins, ...c.redact.patterns.map((p) => p.name)]));
 
+  // Push and pull sources (OTLP/HTTP, JSON lines, syslog, scrape): collector/receivers.
+  const receivers = await startReceivers({ config, bus, log: opts.log, registry, submitLogs: submitToSink(sink, redactor), backpressure: sinkBackpressure(sink) });
   const inputs = [...c.files, ...(opts.extraFiles ?? [])];
   const idCounts = new Map<string, number>();
   const sources = inputs.map((input) => {
@@ -92,20 +112,25 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
   checkpoints.startAutosave(CHECKPOINT_SAVE_MS);
   const hostMetrics = c.host_metrics.enabled ? startHostMetrics(opts) : undefined;
   self.log.info(
-    { inputs: inputs.map((i) => ({ include: i.include, service: i.service, start_at: i.start_at, parser: i.parser })), redact: redactor !== undefined, topic: config.kafka.topics.logs, bus: bus.kind, checkpoints: checkpoints.file },
+    { inputs: inputs.map((i) => ({ include: i.include, service: i.service, start_at: i.start_at, parser: i.parser })), redact: redactor !== undefined, topic: config.kafka.topics.logs, bus: bus.kind, checkpoints: checkpoints.file, spool: spool ? { dir: spoolDir, max_bytes: c.spool.max_bytes } : 'disabled' },
     `collector started: ${inputs.length} file input(s) → ${config.kafka.topics.logs}`,
   );
 
   let stopping: Promise<void> | undefined;
   return {
     ready: () => stopping === undefined && !crashed && sink.healthy() && (hostMetrics?.sender.healthy() ?? true),
+    acceptingPush: () => stopping === undefined && sink.accepting(),
+    retryAfterSeconds: () => sink.retryAfterSeconds(),
+    mountReceivers: (app, auth) => receivers.mountHttp(app, auth),
     stop: () =>
       (stopping ??= (async () => {
         abort.abort();
+        await receivers.stop();
         await hostMetrics?.stop();
         await Promise.all(runs);
         await sink.stop(STOP_DELIVERY_TIMEOUT_MS);
         await checkpoints.close().catch(() => {});
+        await spool?.close();
         self.log.info('collector stopped');
       })()),
   };

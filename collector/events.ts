@@ -40,6 +40,7 @@ export interface ComponentTelemetry {
   readonly invalidUtf8: Counter.Internal;
   readonly filesWatched: Gauge.Internal<'component_id'>;
   readonly sendDuration: Histogram.Internal<'component_id'>;
+  readonly sentBatches: Counter.Internal;
   readonly acksOutstanding: Gauge.Internal<'component_id'>;
   /** Last time each rate-limited event logged, and how many lines it held back since. */
   readonly limits: Map<string, { at: number; suppressed: number }>;
@@ -70,6 +71,7 @@ export function componentTelemetry(
     sendDuration: histogram(registry, 'pharos_collector_send_duration_seconds', 'Time from handing a batch to the bus to its acknowledgement, per attempt.', ['component_id'], [
       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]).labels(byId),
+    sentBatches: counter(registry, 'pharos_collector_batches_sent_total', 'Batches (one Kafka produce request each) a sink delivered and had acknowledged.', ['component_id']).labels(byId),
     acksOutstanding: gauge(registry, 'pharos_acks_outstanding', 'Records handed to a sink and not yet acknowledged: a stall shows here, not as loss.', ['component_id']).labels(byId),
     limits: new Map(),
   };
@@ -145,8 +147,53 @@ export function sendDuration(t: ComponentTelemetry, seconds: number): void {
   t.sendDuration.observe(seconds);
 }
 
+export function batchSent(t: ComponentTelemetry): void {
+  t.sentBatches.inc();
+}
+
 export function acksOutstanding(t: ComponentTelemetry, records: number): void {
   t.acksOutstanding.set(records);
+}
+
+/** The disk spool's series (collector/spool/spool.ts); one spool per collector, so no component labels. */
+export interface SpoolTelemetry {
+  readonly log: Logger;
+  readonly bytes: Gauge;
+  readonly segments: Gauge;
+  readonly batches: Gauge;
+  readonly written: Counter;
+  readonly replayed: Counter;
+  readonly quarantined: Counter;
+  readonly damagedBytes: Counter;
+  readonly full: Counter;
+}
+
+export function spoolTelemetry(registry: Registry, rootLog: Logger): SpoolTelemetry {
+  return {
+    log: componentLogger(rootLog, 'service', 'spool', 'disk_spool'),
+    bytes: gauge(registry, 'pharos_collector_spool_bytes', 'Bytes of batches held in the disk spool, waiting for Kafka.'),
+    segments: gauge(registry, 'pharos_collector_spool_segments', 'Segment files of the disk spool (quarantined ones excluded).'),
+    batches: gauge(registry, 'pharos_collector_spool_batches', 'Batches in the disk spool not yet acknowledged by Kafka.'),
+    written: counter(registry, 'pharos_collector_spool_batches_written_total', 'Batches written to the disk spool because Kafka did not take them.'),
+    replayed: counter(registry, 'pharos_collector_spool_batches_replayed_total', 'Spooled batches delivered to Kafka and removed from the spool.'),
+    quarantined: counter(registry, 'pharos_collector_spool_segments_quarantined_total', 'Spool segments that failed their checksum and were renamed aside (*.quarantined).'),
+    damagedBytes: counter(registry, 'pharos_collector_spool_damaged_bytes_total', 'Bytes of spool segments that belonged to no valid block (torn writes, garbage): skipped.'),
+    full: counter(registry, 'pharos_collector_spool_full_total', 'Times the spool was full: file reading paused and push endpoints answered 503 until it drained.'),
+  };
+}
+
+export function spoolQuarantined(t: SpoolTelemetry, f: { segment: string; aside: string; damaged_bytes: number; valid_batches: number }): void {
+  t.quarantined.inc();
+  t.damagedBytes.inc(f.damaged_bytes);
+  t.log.error(
+    { ...f, error_type: 'io_failed', error_code: 'spool_corrupt' },
+    `spool segment ${f.segment} failed its checksum: moved to ${f.aside}; its ${f.valid_batches} valid batch(es) are still delivered, ${f.damaged_bytes} damaged byte(s) skipped`,
+  );
+}
+
+export function spoolFull(t: SpoolTelemetry, f: { bytes: number; max_bytes: number }): void {
+  t.full.inc();
+  t.log.warn(f, `spool full (${f.bytes} of ${f.max_bytes} bytes): file reading paused and push endpoints refused until Kafka takes batches again`);
 }
 
 function limited(t: ComponentTelemetry, key: string, emit: (suppressed: number) => void): void {

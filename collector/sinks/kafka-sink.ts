@@ -12,6 +12,13 @@
  *   the next start (at least once).
  * - `send` waits while the records accepted and not yet acknowledged exceed a few batches: the
  *   backpressure that makes file sources stop reading instead of growing memory.
+ * - With a disk spool (collector/spool): a batch whose send failed is written to the spool instead
+ *   of being retried in place, and its acknowledgements are called once it is fsynced there; while
+ *   the spool holds anything, every new batch goes behind it (order is kept), and a replayer sends
+ *   the spooled batches oldest first, retrying forever. A full spool holds the loop: sources block
+ *   and push endpoints are told to come back later (`accepting`, `retryAfterSeconds`).
+ * - A send in progress is never abandoned (the idempotent producer may still land it): a batch is
+ *   spooled only once its send has failed, so a recovered broker sees each batch once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeLogBatches, wireHeaders } from '../../core/codec/codec.js';
@@ -19,7 +26,8 @@ import type { Bus, BusMessage, BusProducer } from '../../core/bus/bus.js';
 import type { PharosConfig } from '../../core/config/schema.js';
 import { PharosError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/model/records.js';
-import { acksOutstanding, componentError, componentRecovered, declareErrors, eventsSent, sendDuration, type ComponentTelemetry } from '../events.js';
+import { acksOutstanding, batchSent, componentError, componentRecovered, declareErrors, eventsSent, sendDuration, type ComponentTelemetry } from '../events.js';
+import type { DiskSpool } from '../spool/spool.js';
 
 export interface SinkEntry {
   records: LogRecord[];
@@ -41,6 +49,14 @@ export interface KafkaSinkOptions {
   retry?: { initialMs: number; maxMs: number };
   /** Jitter source; a seeded one makes backoff deterministic in tests. */
   random?: () => number;
+  /** Where batches go while Kafka does not take them; without one, failed sends are retried in place. */
+  spool?: DiskSpool;
+  /**
+   * Started after each acknowledgement and awaited before each batch goes out (to Kafka or the
+   * spool): the collector saves file checkpoints here, so at most one delivered batch is ever
+   * ahead of the saved checkpoints and a crash re-sends at most that one. Calls may overlap.
+   */
+  beforeDelivery?: () => Promise<void>;
 }
 
 const DEFAULT_RETRY = { initialMs: 100, maxMs: 10_000 };
@@ -68,8 +84,12 @@ export class KafkaSink {
   private readonly flushWaiters: Array<{ through: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private readonly spaceWaiters = new Set<() => void>();
   private wakeLoop: (() => void) | undefined;
-  private producer: BusProducer | undefined;
+  /** Wakes the replayer when a batch was spooled, and the loop when the replayer freed spool room. */
+  private wakeReplayer: (() => void) | undefined;
+  private wakeSpoolRoom: (() => void) | undefined;
+  private producing: Promise<BusProducer> | undefined;
   private loopDone: Promise<void> | undefined;
+  private replayDone: Promise<void> | undefined;
   private stopping = false;
   /** Aborted when a stop gives up on delivering: retries and waits end. */
   private readonly halt = new AbortController();
@@ -94,6 +114,7 @@ export class KafkaSink {
       { error_type: 'request_failed', stage: 'sending' },
       { error_type: 'encoder_failed', stage: 'processing' },
       { error_type: 'acknowledgement_failed', stage: 'sending' },
+      ...(opts.spool ? [{ error_type: 'io_failed' as const, stage: 'sending' as const }] : []),
     ]);
   }
 
@@ -106,6 +127,24 @@ export class KafkaSink {
       for (const w of this.flushWaiters.splice(0)) w.reject(err);
       for (const w of this.spaceWaiters) w();
     });
+    if (this.opts.spool) this.replayDone ??= this.replay();
+  }
+
+  /**
+   * Whether a push endpoint should take data now: false while stopping, broken, or while Kafka
+   * refuses and the spool (if any) is full. A push refused here is answered 503 with Retry-After.
+   */
+  accepting(): boolean {
+    if (this.stopping || this.failure) return false;
+    const spool = this.opts.spool;
+    if (spool?.full()) return false;
+    if (this.failing && !spool) return false;
+    return this.outstandingRecords < this.maxOutstandingRecords * 2 && this.outstandingBytes < this.maxOutstandingBytes * 2;
+  }
+
+  /** A Retry-After hint (seconds) for pushes refused because `accepting()` is false. */
+  retryAfterSeconds(): number {
+    return this.failing || this.opts.spool?.full() ? Math.max(1, Math.ceil(this.retry.maxMs / 1000)) : 1;
   }
 
   /** False while sends fail (the bus is down or refusing) or after the sink broke. */
@@ -166,9 +205,13 @@ export class KafkaSink {
     }
     this.halt.abort();
     this.notify();
+    this.wakeReplayer?.();
+    this.wakeSpoolRoom?.();
     await this.loopDone;
-    await this.producer?.close().catch(() => {});
-    this.producer = undefined;
+    await this.replayDone;
+    const producer = await this.producing?.catch(() => undefined);
+    await producer?.close().catch(() => {});
+    this.producing = undefined;
   }
 
   private ensureAccepting(): void {
@@ -225,10 +268,13 @@ export class KafkaSink {
         continue;
       }
       const batch = this.take(max_records, max_bytes);
+      const records = batch.reduce((n, q) => n + q.entry.records.length, 0);
       const messages = this.encode(batch.flatMap((q) => q.entry.records));
-      const sentBytes = await this.deliver(messages);
-      if (sentBytes === undefined) return; // halted: left unacknowledged
-      this.acknowledge(batch, sentBytes);
+      await this.opts.beforeDelivery?.().catch(() => {}); // a failed checkpoint save only widens what a crash re-sends
+      const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool) : await this.deliver(messages, false);
+      if (outcome === undefined) return; // halted: left unacknowledged
+      // A spooled batch counts as sent when the replayer delivers it.
+      this.acknowledge(batch, outcome === 'spooled' ? undefined : outcome);
     }
   }
 
@@ -284,8 +330,95 @@ export class KafkaSink {
     return { ...r, body: bytes.subarray(0, cut).toString('utf8'), attributes: { ...r.attributes, 'log.truncated': true } };
   }
 
-  /** Sends until acknowledged; undefined if halted first. Returns the encoded bytes. */
-  private async deliver(messages: BusMessage[]): Promise<number | undefined> {
+  /**
+   * Delivers a batch to Kafka or, once a send of it failed, to the spool; undefined if halted
+   * first. Behind a non-empty spool the batch goes to the spool directly, to keep the order.
+   */
+  private async deliverOrSpool(messages: BusMessage[], records: number, spool: DiskSpool): Promise<number | 'spooled' | undefined> {
+    if (messages.length === 0) return 0;
+    if (spool.isEmpty()) {
+      const sent = await this.deliver(messages, true);
+      if (sent !== 'failed') return sent;
+    }
+    return (await this.spoolBatch(spool, { records, messages })) ? 'spooled' : undefined;
+  }
+
+  /** Appends to the spool, waiting for room while it is full; false if halted first. */
+  private async spoolBatch(spool: DiskSpool, batch: { records: number; messages: BusMessage[] }): Promise<boolean> {
+    for (let attempt = 0; !this.halt.signal.aborted; attempt++) {
+      try {
+        if (await spool.append(batch)) {
+          this.wakeReplayer?.();
+          return true;
+        }
+        await this.spoolRoom(1_000);
+      } catch (err) {
+        // A disk that refuses writes: the batch stays here (the sources stay blocked) and is tried again.
+        componentError(this.t, { error_type: 'io_failed', stage: 'sending' }, err, 'cannot write to the spool: retrying', { attempt: attempt + 1 });
+        await sleep(this.backoff(attempt), undefined, { signal: this.halt.signal }).catch(() => {});
+      }
+    }
+    return false;
+  }
+
+  private spoolRoom(maxWaitMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.wakeSpoolRoom === done) this.wakeSpoolRoom = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      this.wakeSpoolRoom = done;
+    });
+  }
+
+  /** Sends the spooled batches to Kafka, oldest first, each retried until acknowledged. */
+  private async replay(): Promise<void> {
+    const spool = this.opts.spool!;
+    const signal = this.halt.signal;
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        const batch = await spool.peek();
+        if (!batch) {
+          await new Promise<void>((resolve) => {
+            this.wakeReplayer = () => {
+              this.wakeReplayer = undefined;
+              resolve();
+            };
+          });
+          continue;
+        }
+        const sent = await this.deliver(batch.messages, false);
+        if (sent === undefined) return;
+        await spool.ack(batch.seq);
+        eventsSent(this.t, batch.records, sent);
+        this.wakeSpoolRoom?.();
+        failures = 0;
+      } catch (err) {
+        // The spool's disk refused a read or the head write: the replayer must outlive it, or the spool only grows.
+        componentError(this.t, { error_type: 'io_failed', stage: 'sending' }, err, 'spool replay failed: retrying', { attempt: failures + 1 });
+        await sleep(this.backoff(failures++), undefined, { signal }).catch(() => {});
+      }
+    }
+  }
+
+  private producer(): Promise<BusProducer> {
+    const p = (this.producing ??= this.opts.bus.producer());
+    // A producer that could not connect is created again at the next attempt.
+    p.catch(() => {
+      if (this.producing === p) this.producing = undefined;
+    });
+    return p;
+  }
+
+  /**
+   * Sends until acknowledged, returning the encoded bytes; undefined if halted first. With
+   * `failFast`, the first failed attempt returns 'failed' (the caller spools the batch).
+   */
+  private async deliver(messages: BusMessage[], failFast: true): Promise<number | undefined | 'failed'>;
+  private async deliver(messages: BusMessage[], failFast: false): Promise<number | undefined>;
+  private async deliver(messages: BusMessage[], failFast: boolean): Promise<number | undefined | 'failed'> {
     const bytes = messages.reduce((n, m) => n + m.value.length, 0);
     if (messages.length === 0) return 0;
     const signal = this.halt.signal;
@@ -293,15 +426,20 @@ export class KafkaSink {
       if (signal.aborted) return undefined;
       const started = performance.now();
       try {
-        this.producer ??= await this.opts.bus.producer();
-        await abortable(this.producer.send(this.opts.topic, messages), signal);
+        const producer = await abortable(this.producer(), signal);
+        await abortable(producer.send(this.opts.topic, messages), signal);
         sendDuration(this.t, (performance.now() - started) / 1000);
+        batchSent(this.t);
         if (this.failing) componentRecovered(this.t, 'kafka sends succeed again', { topic: this.opts.topic, attempts: attempt + 1 });
         this.failing = false;
         return bytes;
       } catch (err) {
         if (signal.aborted) return undefined;
         this.failing = true;
+        if (failFast) {
+          componentError(this.t, { error_type: 'request_failed', stage: 'sending' }, err, 'send to kafka failed: batch written to the disk spool, replayed when kafka takes it', { topic: this.opts.topic, messages: messages.length });
+          return 'failed';
+        }
         const delay = this.backoff(attempt);
         componentError(this.t, { error_type: 'request_failed', stage: 'sending' }, err, 'send to kafka failed: retrying', {
           topic: this.opts.topic,
@@ -320,7 +458,8 @@ export class KafkaSink {
     return Math.round(step / 2 + (step / 2) * this.random());
   }
 
-  private acknowledge(batch: Queued[], sentBytes: number): void {
+  /** `sentBytes` undefined: the batch went to the spool (durable, not yet sent). */
+  private acknowledge(batch: Queued[], sentBytes: number | undefined): void {
     let records = 0;
     let bytes = 0;
     for (const q of batch) {
@@ -336,7 +475,9 @@ export class KafkaSink {
     this.outstandingRecords -= records;
     this.outstandingBytes -= bytes;
     acksOutstanding(this.t, this.outstandingRecords);
-    eventsSent(this.t, records, sentBytes);
+    // Started now, so the checkpoint write overlaps the next batch's preparation; awaited before its delivery.
+    void this.opts.beforeDelivery?.().catch(() => {});
+    if (sentBytes !== undefined) eventsSent(this.t, records, sentBytes);
     for (const w of [...this.spaceWaiters]) w();
     for (let i = this.flushWaiters.length - 1; i >= 0; i--) {
       const w = this.flushWaiters[i]!;

@@ -353,6 +353,25 @@ describe('file tail: checkpoints', () => {
     expect(second.records.map((r) => r.attributes['pharos.seq'])).toEqual(first.records.slice(50).map((r) => r.attributes['pharos.seq']));
   });
 
+  test('a batch acknowledged after its file was truncated and refilled checkpoints the old content: a restart does not skip the new lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'app.log');
+    writeFileSync(file, text(lines(0, 40, 'old')));
+    const first = await tail(dir, { include: [file] }, { ack: 'manual' });
+    await until('40 read', () => first.records.length === 40);
+    // Truncated and refilled past the old offset while the old batch is still in flight.
+    truncateSync(file, 0);
+    writeFileSync(file, text(lines(0, 80, 'new')));
+    await until('new content read', () => first.records.length === 120);
+    const old = first.unacked[0]!;
+    first.source.commit(old.fileId, old.endOffset);
+    await first.stop();
+    const second = await tail(dir, { include: [file] });
+    await until('new content re-read', () => second.records.length === 80);
+    await second.caughtUp(file);
+    expect(second.bodies()).toEqual(lines(0, 80, 'new'));
+  });
+
   test('a reused inode with different content is not resumed at the old offset', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
     const file = join(dir, 'app.log');

@@ -4,7 +4,8 @@
  *
  * Guarantees, in the order they matter:
  * - At least once. A file's checkpoint (offset and sequence number) advances only when the sink
- *   reports the records before that offset acknowledged (`commit`), so a crash or a stop re-reads
+ *   reports the records before that offset acknowledged by Kafka or fsynced in the disk spool
+ *   (`commit`), paired with the fingerprint of the content they were read from, so a crash or a stop re-reads
  *   at most what was not yet acknowledged — with the same `pharos.seq` values, so the warehouse
  *   can tell the duplicates.
  * - Bounded memory. A file is read only while the sink has room (`send` awaits it: the files are
@@ -86,6 +87,12 @@ interface InFlight {
   offset: number;
   /** Sequence number of the record after the batch. */
   seq: number;
+  /**
+   * The file's fingerprint when the batch was read. A truncation while the batch is in flight
+   * changes the file's; the checkpoint must pair the offset with the content it belongs to, or a
+   * restart would resume the new content at the old content's offset and skip lines.
+   */
+  fingerprint: Fingerprint;
 }
 
 interface TailedFile {
@@ -204,7 +211,7 @@ export class FileTailSource {
     }
     const acked = t.inFlight[index]!;
     t.inFlight.splice(0, index + 1);
-    this.opts.checkpoints.set(t.id, { path: t.path, offset: acked.offset, seq: acked.seq, fingerprint: t.fingerprint.hash, fingerprint_bytes: t.fingerprint.bytes });
+    this.opts.checkpoints.set(t.id, { path: t.path, offset: acked.offset, seq: acked.seq, fingerprint: acked.fingerprint.hash, fingerprint_bytes: acked.fingerprint.bytes });
     if (t.closed && t.inFlight.length === 0) this.forget(t);
   }
 
@@ -500,7 +507,7 @@ export class FileTailSource {
     const batch: FileTailBatch = { fileId: t.id, records: t.pending, bytes: t.pendingBytes, endOffset: t.pendingEnd };
     t.pending = [];
     t.pendingBytes = 0;
-    const inFlight = { offset: batch.endOffset, seq: t.nextSeq };
+    const inFlight: InFlight = { offset: batch.endOffset, seq: t.nextSeq, fingerprint: t.fingerprint };
     // Registered before handing over: the acknowledgement may come before send() returns.
     t.inFlight.push(inFlight);
     try {

@@ -24,8 +24,10 @@ const CASES: Record<RedactBuiltin, { positive: Array<[string, string]>; negative
     positive: [
       ['connecting to postgres://app:s3cr3t@db.internal:5432/orders', 'connecting to postgres://app:[REDACTED]@db.internal:5432/orders'],
       ['GET https://bob:pa%40ss@example.com/x', 'GET https://bob:[REDACTED]@example.com/x'],
+      // Found by the fuzz work: Redis URLs carry a password and no user.
+      ['redis://:s3cr3t@cache:6379/0', 'redis://:[REDACTED]@cache:6379/0'],
     ],
-    negative: ['ssh://git@github.com/org/repo', 'https://example.com:8443/path@v2', 'redis://app:[REDACTED]@cache'],
+    negative: ['ssh://git@github.com/org/repo', 'https://example.com:8443/path@v2', 'redis://app:[REDACTED]@cache', 'ftp://anonymous:@host/', 'http://host:8080/a@b'],
   },
   email: {
     positive: [
@@ -80,6 +82,28 @@ describe('built-in redaction patterns', () => {
       test.each(CASES[name].negative.map((n) => [n]))('leaves %j alone', (input) => {
         expect(only(name)(input)).toBe(input);
       });
+    });
+  }
+});
+
+/** One secret and its look-alikes per built-in, through the redactor the default config builds. */
+const DEFAULT_ON: Record<RedactBuiltin, { secret: [string, string]; lookAlikes: string[] }> = {
+  bearer_token: { secret: ['Authorization: Bearer abcDEF.123-xyz', 'Authorization: Bearer [REDACTED]'], lookAlikes: ['Bearer token missing', 'the bearer of bad news'] },
+  url_password: { secret: ['dsn=mysql://app:hunter2@db:3306/x', 'dsn=mysql://app:[REDACTED]@db:3306/x'], lookAlikes: ['http://host:8080/path', 'http://user@host/'] },
+  email: { secret: ['sent to ops@example.com', 'sent to [REDACTED]'], lookAlikes: ['user@localhost', 'npm i @scope/pkg@1.2.3', 'v1.2.3@sha'] },
+  password: { secret: ['password=hunter2 user=bob', 'password=[REDACTED] user=bob'], lookAlikes: ['password reset for bob', 'password_reset=true', 'passwords=3'] },
+  aws_access_key_id: { secret: ['key AKIAIOSFODNN7EXAMPLE', 'key [REDACTED]'], lookAlikes: ['AKIAIOSFODNN7EXAMPL', 'AKIAIOSFODNN7EXAMPLEX'] },
+  api_key: { secret: ['x-api-key: 0123abcd', 'x-api-key: [REDACTED]'], lookAlikes: ['api-version=2024-01-01', 'token_count=12', 'GET /v1/tokens/list 200', 'sk_test_abc'] },
+  jwt: { secret: ['jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.SflKxwRJSMeKKF2QT4fwpM', 'jwt [REDACTED]'], lookAlikes: ['eyJhbGciOi', 'eyJhbGciOiJI.eyJ.short'] },
+};
+
+describe('on by default: each built-in through the default config', () => {
+  const redact = createRedactor(validateConfig({}).collector.redact)!.redactString;
+  for (const name of REDACT_BUILTINS) {
+    test(`${name}: masks ${JSON.stringify(DEFAULT_ON[name].secret[0])}, leaves its look-alikes`, () => {
+      const [input, expected] = DEFAULT_ON[name].secret;
+      expect(redact(input)).toBe(expected);
+      for (const lookAlike of DEFAULT_ON[name].lookAlikes) expect(redact(lookAlike)).toBe(lookAlike);
     });
   }
 });
@@ -140,6 +164,33 @@ describe('redactor', () => {
     for (const line of ['a'.repeat(big) + 'password', 'a.'.repeat(big / 2) + '://', 'x@'.repeat(big / 2), 'Bearer '.repeat(big / 7), `${'password'.repeat(big / 8)}=`]) {
       expect(r.redactString(line).length).toBeGreaterThan(0);
     }
+  });
+
+  // Found by test/fuzz: `\beyJ` matched inside the run, and each start scanned to its end (64 KiB: seconds).
+  test('a 64 KiB run of "eyJ-" (JWT look-alike) is scanned in linear time', () => {
+    const r = createRedactor(config())!;
+    const line = 'eyJ-'.repeat(16 * 1024) + 'API-KEY';
+    const started = performance.now();
+    expect(r.redactString(line)).toBe(line);
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  // Found by test/fuzz: a URL's scheme swallowed a Slack token glued to it; the token came out on a second redaction only.
+  test('a secret overlapping another match (token glued to a URL) is redacted in the same call', () => {
+    const r = createRedactor(config())!;
+    const once = r.redactString('called xoxb-12345https://u:pw@e.com ok');
+    expect(once).toBe('called [REDACTED]://u:[REDACTED]@e.com ok');
+    expect(r.redactString(once)).toBe(once);
+  });
+
+  // Found by test/fuzz: the first value's closing quote opened the next key, which the scan then skipped.
+  test('a key right after a redacted quoted value (no comma between) is redacted in the same pass', () => {
+    const r = createRedactor(config())!;
+    const once = r.redactString('{"password":",","api_key":"0123456789abcdef"}');
+    expect(once).toBe('{"password":"[REDACTED]","api_key":"[REDACTED]"}');
+    const glued = r.redactString('z"user":"bob","password":","api_key":"0123456789abcdef"}');
+    expect(glued).toBe('z"user":"bob","password":"[REDACTED]"api_key":"[REDACTED]"}');
+    expect(r.redactString(glued)).toBe(glued);
   });
 
   test('disabled, or nothing to apply: no redactor at all', () => {

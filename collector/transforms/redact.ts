@@ -43,7 +43,9 @@ function keyValue(keys: string, colon: boolean): string {
   // The lookbehind starts a key only at a word's start: without it the scan retries inside every word (quadratic in its length).
   const key = `(?<![A-Za-z0-9_])[A-Za-z0-9_]*(?:${keys})`;
   const unquoted = colon ? `${key}[ \\t]*[:=]` : `${key}[ \\t]*=`;
-  return `(?:"${key}"[ \\t]*[:=]|'${key}'[ \\t]*[:=]|${unquoted})[ \\t]*${VALUE}`;
+  // A key's opening quote may be the closing quote of the value just redacted (`"password":"","api_key":…`
+  // written without the comma): a lookbehind still sees it, so the second secret is not skipped.
+  return `(?:(?:"|(?<="))${key}"[ \\t]*[:=]|(?:'|(?<='))${key}'[ \\t]*[:=]|${unquoted})[ \\t]*${VALUE}`;
 }
 
 function replaceValue(match: string): string {
@@ -65,9 +67,10 @@ export const BUILTINS: Readonly<Record<RedactBuiltin, Builtin>> = {
     replace: (m) => `${m.slice(0, 6)} ${REDACTED}`,
   },
   // Userinfo with a password; a bare `user@host` (ssh, git) has no secret and is left alone.
+  // The user may be empty: Redis URLs carry only a password (`redis://:secret@cache:6379`).
   url_password: {
     // A scheme starts only where a run of scheme characters does (not at every `\b` of `a.b.c…`): linear on any line.
-    source: `(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s:/?#@]+:${NOT_DONE}[^\\s/?#@]+@`,
+    source: `(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\\s:/?#@]*:${NOT_DONE}[^\\s/?#@]+@`,
     hint: '@',
     replace: (m) => `${m.slice(0, m.indexOf(':', m.indexOf('://') + 3) + 1)}${REDACTED}@`,
   },
@@ -101,7 +104,9 @@ export const BUILTINS: Readonly<Record<RedactBuiltin, Builtin>> = {
     replace: (m) => (/[:=]/.test(m) ? replaceValue(m) : REDACTED),
   },
   jwt: {
-    source: '\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}',
+    // Starts only where a run of base64url characters does: `\b` also falls inside `eyJ-eyJ-…`,
+    // and a scan from each of those to the run's end is quadratic (64 KiB took seconds).
+    source: '(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}',
     hint: 'eyJ',
     replace: () => REDACTED,
   },
@@ -165,6 +170,9 @@ export function createRedactor(config: RedactConfig, events?: RedactEvents): Red
       for (let i = 0; i < hints.length; i++) if (hints[i]!.test(out)) mask |= 1 << i;
       const scan = scanFor(mask);
       out = out.replace(scan.re, scan.replace);
+      // A match can hide a secret it overlaps (`xoxb-…https://u:pw@h`: the URL's scheme swallows
+      // the token); one more pass over a changed line finds it, and matches nothing redacted.
+      if (out !== s) out = out.replace(scan.re, scan.replace);
     }
     for (const p of own) {
       if (!p.test.test(out)) continue;

@@ -89,6 +89,38 @@ describe('strftime-like patterns', () => {
     expect(() => fmt('yyyy-MM-dd')).toThrow(/neither rfc3339/);
   });
 
+  // Found by test/fuzz: `10n ** BigInt(1e9)` for an exponent in the text ran for minutes (a collector hang on one line).
+  test('an epoch with an exponent or digits past 64-bit nanoseconds is not a time, and is refused at once', () => {
+    const started = performance.now();
+    for (const format of ['rfc3339', 'unix_s', 'unix_ms', 'unix_ns']) {
+      for (const v of ['1e999999999', '-1e999999999', '1E99999999999999999999', '9'.repeat(400), '18446744073709551616']) expect(fmt(format)(v), `${format} ${v}`).toBeUndefined();
+      expect(fmt(format)('0e999999999')).toBe(0n);
+    }
+    expect(fmt('unix_s')(9_007_199_254_740_991)).toBeUndefined();
+    expect(fmt('unix_ns')('18446744073709551615')).toBe(18_446_744_073_709_551_615n);
+    expect(fmt('unix_s')('1795428000.5e0')).toBe(1_795_428_000_500_000_000n);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  // Found by test/fuzz: adjacent blank quantifiers backtracked over a long run of blanks: the default
+  // rfc3339 took 0.7 s on `2026-01-01` + 16,000 spaces + `x`, and `%n%n` never finished.
+  test('long runs of blanks or digits are read in bounded time, and text past 256 chars is no time', () => {
+    const started = performance.now();
+    for (const format of ['rfc3339', 'unix_s', '%H:%M:%S ', ' %H', '%n%n%n%n', '%d  %b', '%s%s%s%s', '%b %e %H:%M:%S']) {
+      const parse = fmt(format);
+      for (const n of [255, 100_000]) {
+        for (const v of ['12:00:00' + ' '.repeat(n) + 'x', ' '.repeat(n) + 'x', '1'.repeat(n) + 'x', '2026-01-01' + '\t'.repeat(n) + 'x']) expect(parse(v), `${format} ${n}`).toBeUndefined();
+      }
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(fmt('rfc3339')(' '.repeat(200) + '2026-11-23T10:00:00Z')).toBe(ms('2026-11-23T10:00:00Z'));
+    expect(fmt('rfc3339')(' '.repeat(300) + '2026-11-23T10:00:00Z')).toBeUndefined();
+    // Blank runs merged still read what they read before.
+    expect(fmt('%H:%M:%S ')('10:00:00  ')).toBe(ms('2026-01-01T10:00:00Z'));
+    expect(fmt('%d  %b %Y')('23 Nov 2026')).toBe(ms('2026-11-23T00:00:00Z'));
+    expect(fmt('%s')('-1795428000')).toBe(-1_795_428_000_000_000_000n);
+  });
+
   test('the config schema accepts exactly the directives this module reads', () => {
     expect(TIME_FORMAT_DIRECTIVES).toBe(TIME_DIRECTIVES);
     for (const d of TIME_DIRECTIVES) expect(() => fmt(`%${d}`), `%${d}`).not.toThrow();

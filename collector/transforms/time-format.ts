@@ -19,9 +19,24 @@ export const TIME_DIRECTIVES = 'YymdeHIMSfLzZbBhaApjsTFDRnt%';
 export class TimeFormatError extends Error {}
 
 const NS_PER_MS = 1_000_000n;
+/** 2^64 ns has 20 digits. */
+const MAX_TIME_DIGITS = 20;
+const TWO_64 = 1n << 64n;
 const DAY_NS = 86_400_000_000_000n;
 
+/**
+ * Longer text is no time stamp. The cap also bounds the regular expressions below, some of which
+ * backtrack quadratically over a long run of blanks (the RFC 3339 one on `2026-01-01` followed by
+ * 16,000 spaces took 0.7 s, and a line holds 256 KiB).
+ */
+const MAX_TIME_TEXT = 256;
+
 export function compileTimeFormat(format: string, now: () => number = Date.now): TimeParser {
+  const parse = compileFormat(format, now);
+  return (v) => (typeof v === 'string' && v.length > MAX_TIME_TEXT ? undefined : parse(v));
+}
+
+function compileFormat(format: string, now: () => number): TimeParser {
   switch (format) {
     case 'rfc3339':
       return (v) => (typeof v === 'number' ? epochByMagnitude(v, undefined) : parseRfc3339(v) ?? epochText(v));
@@ -44,7 +59,10 @@ const DECIMAL = /^\s*(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
 function epochNanos(v: string | number, unitExp: number): bigint | undefined {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return undefined;
-    if (Number.isSafeInteger(v)) return BigInt(v) * 10n ** BigInt(unitExp);
+    if (Number.isSafeInteger(v)) {
+      const ns = BigInt(v) * 10n ** BigInt(unitExp);
+      return ns >= TWO_64 || ns <= -TWO_64 ? undefined : ns;
+    }
     v = String(v);
   }
   const m = DECIMAL.exec(v);
@@ -52,12 +70,18 @@ function epochNanos(v: string | number, unitExp: number): bigint | undefined {
   const frac = m[3] ?? '';
   let digits = (m[2] ?? '0') + frac;
   const exp = Number(m[4] ?? 0) - frac.length + unitExp;
+  // More digits than a 64-bit count of nanoseconds has is no time, and 10n ** BigInt(1e9) for
+  // `1e999999999` would compute for minutes: refuse before any power is taken.
+  const significant = digits.length - (/^0*/.exec(digits)?.[0].length ?? 0);
+  if (significant === 0) return 0n;
+  if (significant + exp > MAX_TIME_DIGITS) return undefined;
   let ns: bigint;
   if (exp >= 0) ns = BigInt(digits) * 10n ** BigInt(exp);
   else {
     digits = digits.slice(0, Math.max(0, digits.length + exp));
     ns = digits.length === 0 ? 0n : BigInt(digits);
   }
+  if (ns >= TWO_64) return undefined;
   return m[1] === '-' ? -ns : ns;
 }
 
@@ -227,7 +251,8 @@ const DIRECTIVES: Record<string, Directive | string> = {
     },
   },
   s: {
-    re: '-?\\d+',
+    // Bounded: two unbounded digit runs side by side (`%s%s`) backtrack quadratically.
+    re: '-?\\d{1,20}',
     set: (f, t) => {
       f.epoch = BigInt(t) * 1_000_000_000n;
       return true;
@@ -271,7 +296,9 @@ function compilePattern(format: string, now: () => number): TimeParser {
     }
   };
   expand(format, 0);
-  const re = new RegExp(`^\\s*${source}\\s*$`);
+  // Blank runs side by side (`%n%n`, a space before %t, the leading and trailing ones) are one run:
+  // each pair of adjacent `\s` quantifiers multiplies the backtracking over a run of blanks.
+  const re = new RegExp(`^\\s*${source}\\s*$`.replace(/(?:\\s[*+]|\(\?:\\s\+\))+/g, (run) => (run.includes('+') ? '\\s+' : '\\s*')));
   return (v) => {
     const m = re.exec(typeof v === 'number' ? String(v) : v);
     if (!m) return undefined;

@@ -533,7 +533,7 @@ describe('decoding OTLP metrics as Prometheus does', () => {
   const resource = (attrs: Record<string, string>) => ({ attributes: Object.entries(attrs).map(([key, v]) => ({ key, value: str(v) })) });
   const at = (ms: number): string => ns(BigInt(ms) * 1_000_000n);
 
-  it('maps the resource to job and instance, sanitises attribute names, keeps metric names', () => {
+  it('maps the resource to job and instance, sanitises attribute names, names metrics as Prometheus 2.x does', () => {
     const bytes = metricsBytes({
       resourceMetrics: [
         {
@@ -564,8 +564,8 @@ describe('decoding OTLP metrics as Prometheus does', () => {
       { name: 'http_requests', labels: { http_method: 'GET', key_1st: '3', ...id }, timestampMs: T, value: 5, type: 'gauge' },
       { name: 'http_requests', labels: { a_b: 'x;y', ...id }, timestampMs: T, value: 7, type: 'gauge' },
       { name: 'queue_depth', labels: { ...id }, timestampMs: T, value: 4, type: 'gauge' },
-      // The name is kept as is: no `_total` is added (see FORMAT.md).
-      { name: 'bytes_sent', labels: { ...id }, timestampMs: T, value: 10, type: 'counter' },
+      // A monotonic sum is a counter: `_total` is added, as Prometheus's OTLP receiver does (see FORMAT.md).
+      { name: 'bytes_sent_total', labels: { ...id }, timestampMs: T, value: 10, type: 'counter' },
       { name: 'target_info', labels: { host_name: 'node-7', ...id }, timestampMs: T, value: 1, type: 'gauge' },
     ]);
     expect(decodeMetrics(bytes, { targetInfo: false }).some((s) => s.name === 'target_info')).toBe(false);

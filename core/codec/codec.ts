@@ -381,15 +381,24 @@ const SERVICE_NAMESPACE = 'service.namespace';
 const SERVICE_INSTANCE_ID = 'service.instance.id';
 /** Metric.metadata key the Collector's Prometheus receiver uses for types OTLP has no word for. */
 const PROMETHEUS_TYPE = 'prometheus.type';
+/**
+ * Scope name of the metrics Pharos encodes: their names are Prometheus names already (host
+ * metrics, scrapes, recording rules such as `job:http_requests:rate5m`), so decoding keeps them
+ * instead of applying the OTLP translation, which would turn `:` into `_` or add `_total`.
+ */
+export const PROMETHEUS_NAMES_SCOPE = 'pharos.prometheus_names';
 
 const VALID_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const VALID_METRIC = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-/** Prometheus label-name rules: invalid characters become `_`, a leading digit gets `key_`. */
+/**
+ * Prometheus 2.x's OTLP label rules (NormalizeLabel): invalid characters become `_`, a leading
+ * digit gets `key_`, a single leading `_` gets `key` (`__` is left: reserved names stay reserved).
+ */
 export function sanitizeLabelName(name: string): string {
-  if (VALID_LABEL.test(name)) return name;
-  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) ? `key_${s}` : s;
+  const s = VALID_LABEL.test(name) ? name : name.replace(/[^a-zA-Z0-9_]/g, '_');
+  if (/^[0-9]/.test(s)) return `key_${s}`;
+  return s.startsWith('_') && !s.startsWith('__') ? `key${s}` : s;
 }
 
 /** Prometheus metric-name rules: invalid characters become `_`, a leading digit gets `_`. */
@@ -418,6 +427,47 @@ export function formatPromFloat(v: number): string {
   else if (intLen >= digits.length) out = digits + '0'.repeat(intLen - digits.length);
   else out = `${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
   return neg ? `-${out}` : out;
+}
+
+/** OTLP (UCUM) units → Prometheus base-unit words, as Prometheus 2.x's OTLP translator maps them. */
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  d: 'days', h: 'hours', min: 'minutes', s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds',
+  By: 'bytes', KiBy: 'kibibytes', MiBy: 'mebibytes', GiBy: 'gibibytes', TiBy: 'tibibytes', KBy: 'kilobytes', MBy: 'megabytes', GBy: 'gigabytes', TBy: 'terabytes',
+  m: 'meters', V: 'volts', A: 'amperes', J: 'joules', W: 'watts', g: 'grams',
+  Cel: 'celsius', Hz: 'hertz', '1': '', '%': 'percent',
+};
+const PER_UNIT_WORDS: Readonly<Record<string, string>> = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', mo: 'month', y: 'year' };
+
+function unitTokens(word: string): string[] {
+  return word.split(/[^a-zA-Z0-9]+/).filter(Boolean);
+}
+
+/**
+ * The Prometheus name of an OTLP metric, as Prometheus 2.x's OTLP receiver builds it (its
+ * `normalizeName`, with metric suffixes on — what its write handler always asks for; Prometheus
+ * 3.x's default `UnderscoreEscapingWithSuffixes` gives the same for these names). The name is cut
+ * into alphanumeric tokens (so `.`, `-`, `:` and runs of `_` all become one `_`); the unit's word
+ * is appended unless a token already says it (`s` → `seconds`, `By` → `bytes`, `By/s` →
+ * `bytes_per_second`; units in braces such as `{request}` add nothing); a monotonic sum ends in
+ * `_total` (moved to the end if it was elsewhere); a gauge with unit `1` ends in `_ratio`.
+ * Deviation: only ASCII letters and digits are kept (Go keeps any Unicode letter, which Prometheus's
+ * own name check then refuses).
+ */
+export function otlpMetricName(name: string, unit: string, kind: 'gauge' | 'sum' | 'histogram' | 'summary', monotonic = false): string {
+  let tokens = name.split(/[^a-zA-Z0-9]+/).filter(Boolean);
+  const [main, per] = unit.split('/', 2).map((u) => u.trim());
+  if (main && !/[{}]/.test(main)) {
+    const word = unitTokens(UNIT_WORDS[main] ?? main).join('_');
+    if (word !== '' && !tokens.includes(word)) tokens.push(word);
+  }
+  if (per && !/[{}]/.test(per)) {
+    const word = unitTokens(PER_UNIT_WORDS[per] ?? per).join('_');
+    if (word !== '' && !tokens.includes(word)) tokens.push('per', word);
+  }
+  if (kind === 'sum' && monotonic) tokens = [...tokens.filter((t) => t !== 'total'), 'total'];
+  if (unit === '1' && kind === 'gauge') tokens = [...tokens.filter((t) => t !== 'ratio'), 'ratio'];
+  const out = tokens.join('_');
+  return /^[0-9]/.test(out) ? `_${out}` : out;
 }
 
 function parsePromFloat(s: string | undefined): number | undefined {
@@ -643,7 +693,7 @@ export function encodeMetrics(samples: readonly MetricSample[]): Uint8Array {
     const attributes: PbKeyValue[] = [];
     if (acc.job !== undefined) attributes.push({ key: SERVICE_NAME, value: { stringValue: wellFormed(acc.job) } });
     if (acc.instance !== undefined) attributes.push({ key: SERVICE_INSTANCE_ID, value: { stringValue: wellFormed(acc.instance) } });
-    resourceMetrics.push({ resource: { attributes }, scopeMetrics: [{ metrics: [...acc.metrics.values()] }] });
+    resourceMetrics.push({ resource: { attributes }, scopeMetrics: [{ scope: { name: PROMETHEUS_NAMES_SCOPE }, metrics: [...acc.metrics.values()] }] });
   }
   return ExportMetricsServiceRequest.encode({ resourceMetrics }).finish();
 }
@@ -763,9 +813,12 @@ export function decodeMetricsDetailed(bytes: Uint8Array, options: DecodeMetricsO
     };
 
     for (const sm of rm.scopeMetrics ?? []) {
+      const prometheusNames = sm.scope?.name === PROMETHEUS_NAMES_SCOPE;
       for (const m of sm.metrics ?? []) {
-        const name = sanitizeMetricName(m.name ?? '');
-        switch ((m as otlp.metrics.v1.Metric).data) {
+        const data = (m as otlp.metrics.v1.Metric).data;
+        const kind = data === 'sum' ? 'sum' : data === 'histogram' || data === 'exponentialHistogram' ? 'histogram' : data === 'summary' ? 'summary' : 'gauge';
+        const name = prometheusNames ? sanitizeMetricName(m.name ?? '') : otlpMetricName(m.name ?? '', m.unit ?? '', kind, m.sum?.isMonotonic === true);
+        switch (data) {
           case 'gauge':
           case 'sum': {
             let type: MetricType = 'gauge';
