@@ -9,20 +9,48 @@ import pino, { type Logger, type Level } from 'pino';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
+/**
+ * Keys whose values never reach a log line, at the top level and one level down (pino's `*`
+ * matches one level), plus the deeper paths a whole config section would put them at.
+ */
+const SECRET_KEYS = [
   'password',
-  '*.password',
+  'auth_password',
   'token',
-  '*.token',
+  'tokens',
+  'access_token',
+  'routing_key',
+  'api_url',
   'authorization',
-  '*.authorization',
+  'cookie',
+  'sasl',
+  'secret',
+  'csrf',
+  'csrfToken',
+  'sessionId',
+];
+
+export const REDACT_PATHS = [
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`]),
   'headers.authorization',
+  'headers.cookie',
+  'headers["x-csrf-token"]',
   'req.headers.authorization',
   'req.headers.cookie',
-  'sasl',
-  '*.sasl',
-  'secret',
-  '*.secret',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  // A config object, or a section of one, logged whole.
+  'kafka.sasl',
+  'kafka.tls.key',
+  'ssl.key',
+  '*.ssl.key',
+  'clickhouse.password',
+  'auth.tokens',
+  'config.kafka.sasl',
+  'config.clickhouse.password',
+  'config.auth.tokens',
+  'config.alerts.notify.receivers',
+  'alerts.notify.receivers',
 ];
 
 export interface LogOptions {

@@ -102,6 +102,42 @@ describe('Authenticator', () => {
   });
 });
 
+describe('scopes and sessions', () => {
+  const scoped = () =>
+    new Authenticator(authConfig({ tokens: [{ name: 'team-a', role: 'viewer', token: VIEWER_TOKEN, scope: { service: ['a'], environment: ['prod'] } }] }));
+
+  it('carries a token entry\'s scope onto its principal, and into sessions made from it', () => {
+    const auth = scoped();
+    const expected = { name: 'team-a', role: 'viewer', anonymous: false, scope: { service: ['a'], environment: ['prod'] } };
+    expect(auth.authenticate(request({ authorization: `Bearer ${VIEWER_TOKEN}` }))).toEqual(expected);
+    const session = auth.login(VIEWER_TOKEN)!;
+    expect(auth.identify(request({ cookie: `pharos_session=${session.id}` }))).toEqual({ principal: expected, session });
+  });
+
+  it('makes no session from a bad token, nor in open mode', () => {
+    expect(scoped().login('wrong-token-000000000000')).toBeNull();
+    expect(new Authenticator(authConfig({})).login(ADMIN_TOKEN)).toBeNull();
+  });
+
+  it('refuses an unknown session cookie when tokens are configured; in open mode it is just anonymous', () => {
+    expect(scoped().identify(request({ cookie: 'pharos_session=forged' }))).toBeNull();
+    expect(new Authenticator(authConfig({})).identify(request({ cookie: 'pharos_session=stale' }))).toEqual({ principal: { name: 'anonymous', role: 'viewer', anonymous: true } });
+  });
+
+  it('a bearer header wins over the cookie; an upgrade accepts the cookie', () => {
+    const auth = scoped();
+    const session = auth.login(VIEWER_TOKEN)!;
+    const cookie = `pharos_session=${session.id}`;
+    expect(auth.identify(request({ cookie, authorization: 'Bearer wrong-token-000000000000' }))).toBeNull();
+    expect(authenticateUpgrade(auth, request({ cookie }, '/api/live'))).toMatchObject({ name: 'team-a' });
+  });
+
+  it('reads the limits of auth with defaults', () => {
+    expect(new Authenticator(authConfig({})).limits).toEqual({ ratePerSecond: 100, rateBurst: 200, maxBodyBytes: 1024 * 1024, cookieSecure: undefined });
+    expect(new Authenticator(authConfig({ rate_limit_per_s: 5, max_body_bytes: 4096, cookie_secure: true })).limits).toEqual({ ratePerSecond: 5, rateBurst: 10, maxBodyBytes: 4096, cookieSecure: true });
+  });
+});
+
 describe('roles', () => {
   it('orders viewer < operator < analyst < admin', () => {
     const p = (role: 'viewer' | 'operator' | 'analyst' | 'admin') => ({ name: 'x', role, anonymous: false });

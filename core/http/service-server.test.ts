@@ -182,7 +182,7 @@ describe('startServiceServer', () => {
     expect(await small.json()).toEqual({ a: 1 });
     const big = await post(JSON.stringify({ a: 'x'.repeat(1_100_000) }));
     expect(big.status).toBe(413);
-    expect(await big.json()).toMatchObject({ status: 'error', errorType: 'bad_request' });
+    expect(await big.json()).toMatchObject({ status: 'error', errorType: 'too_large' });
     const malformed = await post('{"a":');
     expect(malformed.status).toBe(400);
   });

@@ -6,9 +6,13 @@
  *   /healthz, /readyz      unauthenticated: kubelets and compose health checks carry no token,
  *                          and the answers carry no data;
  *   /metrics               bearer token (series names and labels describe the deployment);
+ *   /api/login, /api/logout  no credential yet: how a browser gets a session (rate limited per address);
  *   mountPublic(app)       no token: only content that holds no data and must load before the
  *                          user can present a token (the dashboard's static app);
- *   authMiddleware, mount  everything else.
+ *   authMiddleware         a bearer token or the session cookie (+ CSRF token on state changes);
+ *   rate limit, body limit per principal (429 + Retry-After), JSON and form bodies (413);
+ *   mount                  everything else.
+ * Every refusal is counted in pharos_http_rejected_total{server, reason}.
  */
 import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
@@ -16,7 +20,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from '../log.js';
 import { PharosError } from '../errors.js';
 import { counter, histogram, type Registry } from '../telemetry/registry.js';
-import { authMiddleware, type Authenticator } from './auth.js';
+import { authMiddleware, type Authenticator, type Principal, type RejectReason } from './auth.js';
+import { loginRoutes } from './login-routes.js';
+import { rateKey, rateLimitMiddleware, TokenBuckets } from './rate-limit.js';
 
 export interface ServiceServerOptions {
   /** Component name: the `server` label of the HTTP metrics and the prefix of errors. */
@@ -42,14 +48,16 @@ export interface ServiceServer {
   close(): Promise<void>;
 }
 
-export type ApiErrorType = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'unavailable' | 'internal';
+export type ApiErrorType = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'too_large' | 'rate_limited' | 'unavailable' | 'internal';
 
 /** The JSON error envelope of every Pharos API, the Prometheus HTTP API's shape. */
 export function sendError(res: Response, status: number, errorType: ApiErrorType, error: string): void {
   res.status(status).json({ status: 'error', errorType, error });
 }
 
-const JSON_BODY_LIMIT = '1mb';
+/** Login attempts per second per client address, and the burst allowed. */
+const LOGIN_ATTEMPTS_PER_S = 2;
+const LOGIN_ATTEMPTS_BURST = 20;
 
 /** Splits `host:port`, `[v6]:port` or `:port` (all interfaces). */
 export function parseListen(listen: string): { host: string; port: number } {
@@ -81,6 +89,8 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
 
   const requests = counter(opts.registry, 'pharos_http_requests_total', 'HTTP requests answered, by server, route and status code.', ['server', 'route', 'code']);
   const latency = histogram(opts.registry, 'pharos_http_request_duration_seconds', 'Time to answer an HTTP request.', ['server', 'route']);
+  const rejected = counter(opts.registry, 'pharos_http_rejected_total', 'HTTP requests refused, by server and reason (unauthenticated, forbidden, csrf, rate_limited, body_too_large, host).', ['server', 'reason']);
+  const limits = auth.limits;
 
   const app = express();
   app.disable('x-powered-by');
@@ -95,6 +105,8 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
       done = true;
       const route = routeLabel(req, res);
       requests.inc({ server: name, route, code: String(res.statusCode) });
+      const reason = res.locals.rejected as RejectReason | undefined;
+      if (reason) rejected.inc({ server: name, reason });
       latency.observe({ server: name, route }, (performance.now() - started) / 1000);
     };
     res.once('finish', record);
@@ -127,9 +139,17 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
     res.set('Content-Type', opts.registry.contentType).send(text);
   });
 
+  app.use(loginRoutes({ auth, attempts: new TokenBuckets(LOGIN_ATTEMPTS_PER_S, LOGIN_ATTEMPTS_BURST), cookieSecure: limits.cookieSecure }));
   opts.mountPublic?.(app);
   app.use(requireAuth);
-  app.use(express.json({ limit: JSON_BODY_LIMIT }));
+  // Per token: in open mode (loopback only, everyone anonymous) one shared bucket would only throttle the laptop's own tools.
+  if (limits.ratePerSecond > 0 && !auth.isOpen) {
+    const buckets = new TokenBuckets(limits.ratePerSecond, limits.rateBurst);
+    app.use(rateLimitMiddleware(buckets, (req, res) => rateKey(req, res.locals.principal as Principal | undefined)));
+  }
+  // Parsed here, once, under the configured limit: routers' own parsers then find the body read.
+  app.use(express.json({ limit: limits.maxBodyBytes }));
+  app.use(express.urlencoded({ extended: false, limit: limits.maxBodyBytes }));
 
   const server = createServer(app);
   opts.mount?.(app, server);
@@ -141,6 +161,11 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
   // Four parameters: that is how Express tells an error handler apart.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = httpStatusOf(err);
+    if (status === 413) {
+      res.locals.rejected = 'body_too_large';
+      if (!res.headersSent) sendError(res, 413, 'too_large', `request body is larger than the limit of ${limits.maxBodyBytes} bytes (auth.max_body_bytes)`);
+      return;
+    }
     if (status !== undefined && status < 500) {
       // Client mistakes (malformed JSON, a body over the limit): say what was wrong, no log.
       if (!res.headersSent) sendError(res, status, 'bad_request', (err as Error).message);
@@ -178,7 +203,14 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
 
   const bound = server.address() as AddressInfo;
   const address = bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
-  log.info({ server: name, address, auth: auth.isOpen ? 'open (loopback only)' : 'bearer tokens' }, 'http server listening');
+  if (auth.isOpen) {
+    log.warn(
+      { server: name, address, auth: 'open (loopback only)' },
+      `${name}: no auth configured (auth.tokens is empty): every request is anonymous, so this server listens on loopback only (${address}) and answers loopback host names only`,
+    );
+  } else {
+    log.info({ server: name, address, auth: 'bearer tokens and sessions' }, 'http server listening');
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -224,5 +256,6 @@ function loopbackHostOnly(req: Request, res: Response, next: NextFunction): void
     return;
   }
   res.locals.metricsRoute = '(rejected host)';
+  res.locals.rejected = 'host';
   sendError(res, 403, 'forbidden', `host ${hostname} is not a loopback name; without auth.tokens this server answers loopback names only`);
 }

@@ -9,7 +9,9 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
+import { logRowInScope, type LabelScope } from '../../../core/http/scope.js';
+import { assertServiceInScope, outsideScope, servicesToSearch } from '../../../core/http/scoped-log-search.js';
 import { sendError } from '../../../core/http/service-server.js';
 import type { ContextParams, HistogramBucket, HistogramParams, LogContext } from '../../../pipeline/warehouse/log-search.js';
 import { formatRfc3339, parseTimeExpr } from '../time-expr.js';
@@ -42,7 +44,7 @@ export function logsExtraRoutes(deps: LogsExtraRouteDeps): Router {
   router.get('/api/logs/histogram', requireRole('viewer'), (req, res) =>
     answer(res, async () => {
       const params = parseHistogramQuery(req.query as Record<string, unknown>, now());
-      const buckets = await deps.search.histogram(params);
+      const buckets = await scopedHistogram(deps.search, params, scopeOf(res));
       const body: LogsHistogramResponse = { status: 'success', data: { buckets, from: formatRfc3339(params.fromNs), to: formatRfc3339(params.toNs) } };
       return body;
     }),
@@ -50,7 +52,7 @@ export function logsExtraRoutes(deps: LogsExtraRouteDeps): Router {
   router.get('/api/logs/context', requireRole('viewer'), (req: Request, res: Response) =>
     answer(res, async () => {
       const params = parseContextQuery(req.query as Record<string, unknown>);
-      const body: LogsContextResponse = { status: 'success', data: await deps.search.context(params) };
+      const body: LogsContextResponse = { status: 'success', data: await scopedContext(deps.search, params, scopeOf(res)) };
       return body;
     }),
   );
@@ -63,9 +65,38 @@ async function answer(res: Response, work: () => Promise<unknown>): Promise<void
     res.json(await work());
   } catch (err) {
     if (err instanceof PharosError && err.code === 'bad_request') return sendError(res, 400, 'bad_request', err.message);
+    if (err instanceof PharosError && err.code === 'forbidden') return sendError(res, 403, 'forbidden', err.message);
     if (err instanceof PharosError && (err.retryable || err.code === 'clickhouse_unavailable')) return sendError(res, 503, 'unavailable', `log search is unavailable: ${err.message}`);
     throw err;
   }
+}
+
+const scopeOf = (res: Response): LabelScope | undefined => (res.locals.principal as Principal | undefined)?.scope;
+
+/**
+ * Counts of a scoped principal: one histogram per allowed service, summed. Counts cannot be
+ * filtered after the fact, so a scope by environment is refused until the warehouse applies
+ * logScopeSql() itself.
+ */
+async function scopedHistogram(search: LogsExtraRouteDeps['search'], params: HistogramParams, scope: LabelScope | undefined): Promise<HistogramBucket[]> {
+  if (!scope?.service && !scope?.environment) return search.histogram(params);
+  if (scope.environment) throw outsideScope(scope, 'a log histogram across environments');
+  const services = servicesToSearch(scope, params.service);
+  if (services === undefined && params.service) return search.histogram(params);
+  // Too many services to search one by one: counts over all of them would show what is not theirs.
+  if (services === undefined) throw outsideScope(scope, 'a log histogram over this many services at once (name one with service=)');
+  const parts = await Promise.all(services.map((service) => search.histogram({ ...params, service })));
+  return parts[0]!.map((b, i) => ({ startNs: b.startNs, count: parts.reduce((n, p) => n + (p[i]?.count ?? 0), 0) }));
+}
+
+/** Context of a line: its service must be in scope; neighbours outside the scope are dropped. */
+async function scopedContext(search: LogsExtraRouteDeps['search'], params: ContextParams, scope: LabelScope | undefined): Promise<LogContext> {
+  assertServiceInScope(scope, params.service);
+  const context = await search.context(params);
+  if (!scope?.environment) return context;
+  const rows = context.rows.filter((r) => logRowInScope(scope, r));
+  const index = context.rows.slice(0, context.index).filter((r) => logRowInScope(scope, r)).length;
+  return { rows, index };
 }
 
 export function parseHistogramQuery(query: Record<string, unknown>, nowMs: number): HistogramParams {

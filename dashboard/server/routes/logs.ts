@@ -7,7 +7,8 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
+import { scopedSearch } from '../../../core/http/scoped-log-search.js';
 import { sendError } from '../../../core/http/service-server.js';
 import type { LogRow, LogSearch, LogSearchParams } from '../../../core/model/log-search.js';
 import { formatRfc3339, parseTimeExpr } from '../time-expr.js';
@@ -45,8 +46,10 @@ export function logsRoutes(deps: LogsRouteDeps): Router {
     }
     let rows: LogRow[];
     try {
-      rows = await deps.logs.search(params);
+      // A scoped token sees its services and environments only (core/http/scope.ts).
+      rows = await scopedSearch((p: LogSearchParams) => deps.logs.search(p), (res.locals.principal as Principal | undefined)?.scope)(params);
     } catch (err) {
+      if (err instanceof PharosError && err.code === 'forbidden') return sendError(res, 403, 'forbidden', err.message);
       // Classified once here so the UI can tell "your query" from "our warehouse".
       if (err instanceof PharosError && err.code === 'bad_request') return sendError(res, 400, 'bad_request', err.message);
       if (err instanceof PharosError && (err.retryable || err.code === 'clickhouse_unavailable')) {

@@ -1,8 +1,9 @@
 /**
- * The typed fetch layer of the app: adds the bearer token, unwraps the API's
- * `{ status, data }` envelope, and turns failures into ApiError carrying the server's message.
+ * The typed fetch layer of the app: adds the credential's headers (auth-token.ts: a bearer token,
+ * or the CSRF token of the session cookie), unwraps the API's `{ status, data }` envelope, and
+ * turns failures into ApiError carrying the server's message.
  */
-import { getToken } from './auth-token.js';
+import { authHeaders } from './auth-token.js';
 
 export class ApiError extends Error {
   constructor(
@@ -25,11 +26,11 @@ type Params = Record<string, string | number | undefined>;
 export async function apiGet<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
   const url = new URL(path, window.location.origin);
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
-  const token = getToken();
   let res: Response;
   try {
     res = await fetch(url, {
-      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { accept: 'application/json', ...authHeaders('GET') },
+      credentials: 'same-origin',
       ...(signal ? { signal } : {}),
     });
   } catch (err) {

@@ -8,6 +8,8 @@ import type { LabelMatcher, Labels, Querier } from '../storage.js';
 import { Engine, MAX_POINTS_PER_SERIES, tooManyPointsMessage } from '../promql/engine.js';
 import { parseExpr } from '../promql/parse.js';
 import { formatFloat, PromQLError, type ErrorType, type QueryResult } from '../promql/value.js';
+import type { Principal } from '../../../core/http/auth.js';
+import { scopeMatchers, type LabelScope } from '../../../core/http/scope.js';
 
 export interface PromApiOptions {
   querier: () => Querier;
@@ -171,6 +173,9 @@ export function promApiRouter(opts: PromApiOptions): Router {
     }
   };
 
+  /** The store as the caller may see it: a scoped principal's matchers join every selector. */
+  const querierFor = (req: Request): Querier => scopedQuerier(opts.querier(), (req.res?.locals.principal as Principal | undefined)?.scope);
+
   /** Aborted when the client goes away, so a query stops at its next check. */
   const signalFor = (req: Request): AbortSignal => {
     const ac = new AbortController();
@@ -185,7 +190,7 @@ export function promApiRouter(opts: PromApiOptions): Router {
     const time = t ? parseTime(t, 'time') : now();
     const expr = parseQuery(p);
     const timeoutMs = queryTimeout(p);
-    return encodeResult(engine.instantQuery(opts.querier(), expr, time, { signal: signalFor(req), ...(timeoutMs !== undefined ? { timeoutMs } : {}) }));
+    return encodeResult(engine.instantQuery(querierFor(req), expr, time, { signal: signalFor(req), ...(timeoutMs !== undefined ? { timeoutMs } : {}) }));
   });
 
   const queryRange = handle(async (p, req) => {
@@ -205,13 +210,13 @@ export function promApiRouter(opts: PromApiOptions): Router {
     const timeoutMs = queryTimeout(p);
     // Range queries are the heavy ones: evaluated in slices so they do not hold the event loop.
     return engine
-      .rangeQueryAsync(opts.querier(), expr, start, end, step, { signal: signalFor(req), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
+      .rangeQueryAsync(querierFor(req), expr, start, end, step, { signal: signalFor(req), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
       .then(encodeResult);
   });
 
-  const series = handle((p) => {
+  const series = handle((p, req) => {
     const [start, end] = timeRange(p);
-    const q = opts.querier();
+    const q = querierFor(req);
     const seen = new Map<string, Labels>();
     for (const ms of matchersOf(p, true)) {
       for (const l of q.series(ms, start, end)) seen.set(JSON.stringify(Object.entries(l).sort()), l);
@@ -219,9 +224,9 @@ export function promApiRouter(opts: PromApiOptions): Router {
     return [...seen.values()];
   });
 
-  const labels = handle((p) => {
+  const labels = handle((p, req) => {
     const [start, end] = timeRange(p);
-    const q = opts.querier();
+    const q = querierFor(req);
     const sets = matchersOf(p, false);
     const names = new Set<string>();
     for (const ms of sets.length ? sets : [[]]) for (const n of q.labelNames(ms, start, end)) names.add(n);
@@ -232,7 +237,7 @@ export function promApiRouter(opts: PromApiOptions): Router {
     const name = String(req.params.name ?? '');
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new ApiError('bad_data', `invalid label name: ${JSON.stringify(name)}`);
     const [start, end] = timeRange(p);
-    const q = opts.querier();
+    const q = querierFor(req);
     const sets = matchersOf(p, false);
     const values = new Set<string>();
     for (const ms of sets.length ? sets : [[]]) for (const v of q.labelValues(name, ms, start, end)) values.add(v);
@@ -250,4 +255,20 @@ export function promApiRouter(opts: PromApiOptions): Router {
   router.get('/api/v1/label/:name/values', labelValues);
   router.get('/api/v1/status/buildinfo', handle(() => BUILD_INFO));
   return router;
+}
+
+/**
+ * Label scope (core/http/scope.ts) enforced where every selector reaches the store: its matchers
+ * are appended to each select, series and label lookup, so no query shape can see past them.
+ */
+export function scopedQuerier(q: Querier, scope: LabelScope | undefined): Querier {
+  const extra = scopeMatchers(scope);
+  if (extra.length === 0) return q;
+  const narrow = (ms: readonly LabelMatcher[]): LabelMatcher[] => [...ms, ...extra];
+  return {
+    select: (ms, minT, maxT, signal) => q.select(narrow(ms), minT, maxT, signal),
+    labelNames: (ms, minT, maxT) => q.labelNames(narrow(ms), minT, maxT),
+    labelValues: (name, ms, minT, maxT) => q.labelValues(name, narrow(ms), minT, maxT),
+    series: (ms, minT, maxT) => q.series(narrow(ms), minT, maxT),
+  };
 }

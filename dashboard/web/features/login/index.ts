@@ -1,0 +1,2 @@
+export { LoginForm } from './LoginForm.js';
+export { login, logout, type LoginResult } from './api.js';
