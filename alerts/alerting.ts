@@ -26,6 +26,16 @@ import type { RuleGroupSpec } from './evaluator/rules.js';
 import { notifyConfigSchema } from './notify/config.js';
 import { Notifications } from './notify/notifier.js';
 import { parseRuleFile } from './rules/rule-file.js';
+import { oncallApiRouter } from './api/oncall-api.js';
+import { ClickHouseLogCounter } from './logrules/log-counter.js';
+import { KafkaBus } from '../core/bus/kafka-bus.js';
+import { KafkaKeyedStore } from './store/kafka-keyed-store.js';
+import { KeyedNotificationLogStore, type Entry } from './notify/notification-log.js';
+import { KeyedSilenceStore } from './store/keyed-silence-store.js';
+import { FileKeyedStore } from './store/keyed-store.js';
+import type { EscalationRecord } from './oncall/escalation.js';
+import type { Silence } from './notify/silences.js';
+import { durationMs } from './rules/duration.js';
 
 export const DEFAULT_RULE_FILES = ['host.yaml', 'stack.yaml'];
 
@@ -71,7 +81,20 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
   const notifyConfig = config.alerts.notify ?? notifyConfigSchema.parse({ route: { receiver: 'none' }, receivers: [{ name: 'none' }] });
   if (!config.alerts.notify) log.warn('no alerts.notify receivers configured: alerts are evaluated and listed, nobody is paged');
   const eventsClient = createClickHouse(config, opts.log, 'ingest');
+  // Log rules read the warehouse with a query client, so a slow count never holds event inserts.
+  const logsClient = createClickHouse(config, opts.log, 'query');
   const events = new AlertEventsWriter(eventsClient, config.clickhouse.database, log);
+  // On Kafka, what was sent, escalations and silences live on compacted topics next to the alert
+  // state, so a standby that takes over reads what the active evaluator did (no page twice).
+  const kafkaStores: Array<KafkaKeyedStore<unknown>> = [];
+  const onKafka = <T>(suffix: string): KafkaKeyedStore<T> | undefined => {
+    if (!(bus instanceof KafkaBus)) return undefined;
+    const store = new KafkaKeyedStore<T>(bus, `${config.alerts.state_topic}.${suffix}`, log);
+    kafkaStores.push(store as KafkaKeyedStore<unknown>);
+    return store;
+  };
+  const nflogStore = notifyConfig.notification_log_file === undefined ? onKafka<Entry>('nflog') : undefined;
+  const silenceStore = notifyConfig.silences_file === undefined ? onKafka<Silence>('silences') : undefined;
   const notifications = await Notifications.start({
     onNotification: (e) => events.notification(e),
     config: {
@@ -79,6 +102,12 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
       notification_log_file: notifyConfig.notification_log_file ?? join(stateDir, 'notification-log.json'),
       silences_file: notifyConfig.silences_file ?? join(stateDir, 'silences.json'),
     },
+    ...(nflogStore ? { logStore: new KeyedNotificationLogStore(nflogStore, durationMs(notifyConfig.notification_log_retention)) } : {}),
+    ...(silenceStore ? { silenceStore: new KeyedSilenceStore(silenceStore) } : {}),
+    escalationStore:
+      notifyConfig.escalation_state_file === undefined
+        ? (onKafka<EscalationRecord>('escalations') ?? new FileKeyedStore<EscalationRecord>(join(stateDir, 'escalations.json')))
+        : new FileKeyedStore<EscalationRecord>(notifyConfig.escalation_state_file),
     log,
     registry,
   });
@@ -93,9 +122,12 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
     head,
     sink: notifications,
     resendDelayMs: config.alerts.resend_delay_ms,
+    debounceMs: config.alerts.sample_debounce_ms,
     externalLabels: config.alerts.external_labels,
     ...(config.alerts.external_url ? { externalURL: config.alerts.external_url } : {}),
     publishRecorded: recordedToBus(producer, config.kafka.topics.metrics),
+    // `head` is the real-time store fed from that same topic.
+    recordedFlowsBack: true,
     onStateChange: (e) => {
       events.stateChange(e);
       log.info({ rule: e.rule, group: e.group, from: e.from, to: e.to, labels: e.labels, value: e.value }, `alert ${e.rule} ${e.from} → ${e.to}`);
@@ -104,6 +136,7 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
         .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'publishing an alert state change failed'));
     },
     stateStore,
+    logCounter: new ClickHouseLogCounter(logsClient, config.clickhouse.database),
     log,
     registry,
   });
@@ -127,6 +160,7 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
     });
   });
   routes.use(alertsApiRouter(notifications));
+  routes.use(oncallApiRouter(notifications));
   return {
     routes,
     evaluator,
@@ -138,7 +172,10 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
       notifications.stop();
       await events.stop();
       await eventsClient.close();
+      await logsClient.close();
       await producer.close();
+      await stateStore.close();
+      for (const s of kafkaStores) await s.close();
     },
   };
 }

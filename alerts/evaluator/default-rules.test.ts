@@ -104,3 +104,25 @@ describe('default host rules', () => {
     await s.ev.stop();
   });
 });
+
+describe('default stack rules', () => {
+  test('PharosWarehouseInsertsStalled fires when otel_logs inserts stop on one instance, not while they continue', async () => {
+    const s = setup();
+    await s.ev.start();
+    // Both writers insert every 15 s; after 10 minutes h2's inserts stop (its gauge keeps the last time).
+    let h2Last = 0;
+    const writer = (host: string, t: number) => {
+      if (host === 'h1' || t < T0 + 10 * 60 * S) {
+        if (host === 'h2') h2Last = t / 1000;
+        return [{ name: 'pharos_warehouse_last_insert_timestamp_seconds', labels: { job: 'pharos', instance: host, table: 'otel_logs' }, value: t / 1000 }];
+      }
+      return [{ name: 'pharos_warehouse_last_insert_timestamp_seconds', labels: { job: 'pharos', instance: host, table: 'otel_logs' }, value: h2Last }];
+    };
+    await feed(s.clock, s.head, s.ev, 10 * 60 * S, writer);
+    expect(s.events.filter((e) => e.rule === 'PharosWarehouseInsertsStalled')).toEqual([]);
+    await feed(s.clock, s.head, s.ev, 20 * 60 * S, writer);
+    const fired = s.events.filter((e) => e.rule === 'PharosWarehouseInsertsStalled' && e.to === 'firing');
+    expect(fired.map((e) => e.labels.instance)).toEqual(['h2']);
+    await s.ev.stop();
+  });
+});

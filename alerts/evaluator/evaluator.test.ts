@@ -137,6 +137,27 @@ describe('RuleEvaluator', () => {
     await s.ev.stop();
   });
 
+  test('recorded samples that flow back through the topic are read from an overlay, and reach the head once, without duplicates', async () => {
+    const published: MetricSample[] = [];
+    const s = setup({ publishRecorded: async (samples) => void published.push(...samples), recordedFlowsBack: true });
+    await s.ev.start();
+    // The round trip through the topic, as the real-time ingest does it: every published sample appended once.
+    const roundTrip = () => published.splice(0).map((p) => s.head.append(p));
+    for (let i = 0; i < 5; i++) {
+      appendDisk(s.head, s.clock.now(), 0.95);
+      s.clock.advance(10 * S);
+      await s.ev.idle();
+      // Before any round trip, the first evaluation's alerting rule already saw the recorded value.
+      if (i === 0) expect(s.events.map((e) => e.to)).toEqual(['pending']);
+      expect(roundTrip().every((r) => r.ok)).toBe(true);
+    }
+    const series = new HeadQuerier(s.head).select([{ name: '__name__', type: '=', value: 'instance:disk_used:ratio' }], 0, Infinity);
+    expect([...series[0]!.values].map((v) => Math.round(v * 100) / 100)).toEqual([0.95, 0.95, 0.95, 0.95, 0.95]);
+    // The alerting rule read the recording rule's output within each evaluation: pending, then firing after 30 s.
+    expect(s.events.map((e) => e.to)).toEqual(['pending', 'firing']);
+    await s.ev.stop();
+  });
+
   test('recording rules can also be published to the metrics topic', async () => {
     const bus = new MemoryBus();
     const producer = await bus.producer();

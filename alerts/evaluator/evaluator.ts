@@ -14,6 +14,7 @@ import { systemClock, type AlertSink, type Clock, type Labels } from '../model.j
 import { DEFAULT_RESEND_DELAY_MS, type ActiveAlert, type Fingerprint } from './alert-state.js';
 import { evalTimestamp, groupOffsetMs, RuleGroup, type AlertStateEvent, type PersistedAlert, type RuleHealth } from './group.js';
 import type { RuleGroupSpec } from './rules.js';
+import type { LogCounter } from '../logrules/log-counter.js';
 
 export interface AlertStateStoreLike {
   restore(): Promise<Map<string, Map<Fingerprint, ActiveAlert>>>;
@@ -39,7 +40,11 @@ export interface RuleEvaluatorOptions {
   onStateChange?: (e: AlertStateEvent) => void;
   /** Recording rules' output, e.g. `recordedToBus(producer, topic)`. */
   publishRecorded?: (samples: MetricSample[]) => Promise<void>;
+  /** publishRecorded feeds `head` back (through the metrics topic): see GroupContext.recordedFlowsBack. */
+  recordedFlowsBack?: boolean;
   stateStore?: AlertStateStoreLike;
+  /** Counts log lines in the warehouse for log rules. */
+  logCounter?: LogCounter;
   log?: Logger;
   registry?: Registry;
 }
@@ -87,7 +92,9 @@ export class RuleEvaluator {
         resendDelayMs: opts.resendDelayMs ?? DEFAULT_RESEND_DELAY_MS,
         ...(opts.onStateChange ? { onStateChange: opts.onStateChange } : {}),
         ...(opts.publishRecorded ? { publishRecorded: opts.publishRecorded } : {}),
+        ...(opts.recordedFlowsBack ? { recordedFlowsBack: true } : {}),
         ...(store ? { persist: (e: PersistedAlert[]) => store.save(e) } : {}),
+        ...(opts.logCounter ? { logCounter: opts.logCounter } : {}),
         onRuleError: (g, rule, err) => {
           this.failures?.inc({ rule_group: g });
           this.log.warn({ group: g, rule, err: err.message }, 'rule evaluation failed; its alerts keep their state until the next evaluation');
@@ -134,7 +141,10 @@ export class RuleEvaluator {
    * group's last evaluation are coalesced into one evaluation when that time is up.
    */
   evaluateNow(groupName?: string): Promise<void> {
-    const targets = groupName === undefined ? [...this.runs.values()] : [this.runs.get(groupName)].filter((r): r is GroupRun => r !== undefined);
+    // Groups with log rules query the warehouse: they run at their interval, not on every sample.
+    const targets = (groupName === undefined ? [...this.runs.values()] : [this.runs.get(groupName)].filter((r): r is GroupRun => r !== undefined)).filter(
+      (r) => !r.group.spec.rules.some((rule) => rule.kind === 'alert' && rule.logs !== undefined),
+    );
     return Promise.all(targets.map((r) => this.evaluateDebounced(r))).then(() => {});
   }
 

@@ -7,7 +7,9 @@
 import type { MetricSample } from '../../core/model/records.js';
 import type { Engine } from '../../pipeline/realtime/promql/engine.js';
 import type { Querier } from '../../pipeline/realtime/storage.js';
-import type { Head } from '../../pipeline/realtime/tsdb/head.js';
+import { Head } from '../../pipeline/realtime/tsdb/head.js';
+import { HeadQuerier } from '../../pipeline/realtime/tsdb/querier.js';
+import { OverlayQuerier } from './overlay-querier.js';
 import type { Alert, AlertSink, Labels } from '../model.js';
 import { expandTemplate } from '../rules/template.js';
 import {
@@ -21,6 +23,7 @@ import {
   type Fingerprint,
 } from './alert-state.js';
 import type { AlertingRuleSpec, RecordingRuleSpec, RuleGroupSpec } from './rules.js';
+import type { LogCounter } from '../logrules/log-counter.js';
 
 /** An alert state change, for `pharos.alerts` and `alert_events`. */
 export interface AlertStateEvent {
@@ -56,10 +59,20 @@ export interface GroupContext {
   resendDelayMs: number;
   onStateChange?: (e: AlertStateEvent) => void;
   publishRecorded?: (samples: MetricSample[]) => Promise<void>;
+  /**
+   * publishRecorded feeds the topic `head` is filled from: recorded samples reach the head from
+   * there, and the rest of the group reads them from an overlay meanwhile (appending them here
+   * too would make them come back as duplicates).
+   */
+  recordedFlowsBack?: boolean;
   persist?: (entries: PersistedAlert[]) => Promise<void>;
   onRuleError?: (group: string, rule: string, err: Error) => void;
   onAsyncError?: (what: 'send' | 'publish' | 'persist', err: Error) => void;
+  /** Evaluates log rules against the warehouse; without it a log rule fails with a clear error. */
+  logCounter?: LogCounter;
 }
+
+type Samples = Array<{ metric: Labels; v: number }>;
 
 export interface RuleHealth {
   rule: string;
@@ -78,6 +91,8 @@ export class RuleGroup {
   readonly health: RuleHealth[];
   lastEvalTs = -Infinity;
   private chain: Promise<void> = Promise.resolve();
+  /** This evaluation's recorded samples, when they flow back through the topic. */
+  private overlay: { head: Head; querier: OverlayQuerier } | undefined;
 
   constructor(
     readonly spec: RuleGroupSpec,
@@ -129,13 +144,27 @@ export class RuleGroup {
   private async evaluateOnce(ts: number): Promise<void> {
     if (ts <= this.lastEvalTs) return;
     this.lastEvalTs = ts;
+    this.overlay = undefined;
+    // Log rules query the warehouse (async) first; the state transitions below stay synchronous.
+    const fromLogs = new Map<number, Samples | Error>();
+    await Promise.all(
+      this.spec.rules.map(async (rule, i) => {
+        if (rule.kind !== 'alert' || !rule.logs) return;
+        if (!this.ctx.logCounter) return void fromLogs.set(i, new Error('log rules need the warehouse (no log counter configured)'));
+        try {
+          fromLogs.set(i, await this.ctx.logCounter.evaluate(rule.logs, ts));
+        } catch (e) {
+          fromLogs.set(i, e instanceof Error ? e : new Error(String(e)));
+        }
+      }),
+    );
     const toSend: Alert[] = [];
     const recorded: MetricSample[] = [];
     const persist: PersistedAlert[] = [];
     this.spec.rules.forEach((rule, i) => {
       try {
         if (rule.kind === 'record') recorded.push(...this.record(rule, ts));
-        else this.alert(rule, i, ts, toSend, persist);
+        else this.alert(rule, i, ts, toSend, persist, fromLogs.get(i));
         this.health[i] = { rule: rule.name, lastEvalMs: ts };
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
@@ -155,7 +184,7 @@ export class RuleGroup {
   }
 
   private query(expr: RecordingRuleSpec['expr'], ts: number): Array<{ metric: Labels; v: number }> {
-    const r = this.ctx.engine.instantQuery(this.ctx.querier, expr, ts);
+    const r = this.ctx.engine.instantQuery(this.overlay?.querier ?? this.ctx.querier, expr, ts);
     switch (r.resultType) {
       case 'vector':
         return r.samples;
@@ -177,12 +206,19 @@ export class RuleGroup {
       return { name: rule.name, labels, timestampMs: ts, value: s.v, type: 'gauge' };
     });
     // Appended before the next rule runs, so later rules of the group read this output at once.
-    if (this.ctx.head) for (const s of out) this.ctx.head.append(s);
+    if (this.ctx.recordedFlowsBack && this.ctx.publishRecorded) {
+      if (out.length && !this.overlay) {
+        const head = new Head();
+        this.overlay = { head, querier: new OverlayQuerier(this.ctx.querier, new HeadQuerier(head)) };
+      }
+      for (const s of out) this.overlay?.head.append(s);
+    } else if (this.ctx.head) for (const s of out) this.ctx.head.append(s);
     return out;
   }
 
-  private alert(rule: AlertingRuleSpec, i: number, ts: number, toSend: Alert[], persist: PersistedAlert[]): void {
-    const samples = this.query(rule.expr, ts);
+  private alert(rule: AlertingRuleSpec, i: number, ts: number, toSend: Alert[], persist: PersistedAlert[], fromLogs: Samples | Error | undefined): void {
+    if (fromLogs instanceof Error) throw fromLogs;
+    const samples = rule.logs ? (fromLogs ?? []) : this.query(rule.expr!, ts);
     const seen = new Set<string>();
     const result: AlertSample[] = samples.map((s) => {
       const data = { labels: s.metric, value: s.v, externalLabels: this.ctx.externalLabels, externalURL: this.ctx.externalURL };

@@ -8,12 +8,16 @@ import type { Labels } from '../model.js';
 import { parseDurationMs } from '../rules/duration.js';
 import { parseRuleFile, type RuleFile, type RuleFileIssue } from '../rules/rule-file.js';
 import { compileTemplate, type Template } from '../rules/template.js';
+import { compileLogQuery, describeLogQuery, type LogRuleQuery } from '../logrules/log-rule.js';
 
 export interface AlertingRuleSpec {
   kind: 'alert';
   name: string;
   exprText: string;
-  expr: Expr;
+  /** The PromQL expression; undefined for a log rule. */
+  expr: Expr | undefined;
+  /** A log rule's query over the warehouse, in place of expr. */
+  logs?: LogRuleQuery;
   forMs: number;
   keepFiringForMs: number;
   labels: ReadonlyArray<readonly [string, Template]>;
@@ -49,13 +53,15 @@ export function compileRuleFile(file: string, rules: RuleFile, defaultIntervalMs
     intervalMs: g.interval !== undefined ? (parseDurationMs(g.interval) ?? defaultIntervalMs) : defaultIntervalMs,
     limit: g.limit ?? 0,
     rules: g.rules.map((r): RuleSpec => {
-      const expr = parseExpr(r.expr);
-      if (r.record !== undefined) return { kind: 'record', name: r.record, exprText: r.expr, expr, labels: r.labels ?? {} };
+      const logs = r.logs ? compileLogQuery(r.logs) : undefined;
+      const expr = r.expr !== undefined ? parseExpr(r.expr) : undefined;
+      if (r.record !== undefined) return { kind: 'record', name: r.record, exprText: r.expr!, expr: expr!, labels: r.labels ?? {} };
       return {
         kind: 'alert',
         name: r.alert!,
-        exprText: r.expr,
+        exprText: logs ? describeLogQuery(logs) : r.expr!,
         expr,
+        ...(logs ? { logs } : {}),
         forMs: r.for !== undefined ? (parseDurationMs(r.for) ?? 0) : 0,
         keepFiringForMs: r.keep_firing_for !== undefined ? (parseDurationMs(r.keep_firing_for) ?? 0) : 0,
         labels: Object.entries(r.labels ?? {}).map(([k, v]) => [k, compileTemplate(v)] as const),

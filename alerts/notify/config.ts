@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { parseDurationMs as parseDuration } from '../rules/duration.js';
 import { parseMatchers } from './matchers.js';
+import { checkOncallRefs, oncallConfigSchema, policyNames } from '../oncall/config.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
   error: (i) => `invalid duration "${String(i.input)}": expected e.g. 30s, 5m, 1h30m`,
@@ -32,6 +33,8 @@ export interface RouteConfig {
   matchers?: string[] | undefined;
   continue?: boolean | undefined;
   routes?: RouteConfig[] | undefined;
+  /** Pages the alerts of this route through an on-call escalation policy (`oncall.escalation_policies`). */
+  escalation_policy?: string | undefined;
 }
 
 export const routeSchema: z.ZodType<RouteConfig> = z.lazy(() =>
@@ -47,6 +50,7 @@ export const routeSchema: z.ZodType<RouteConfig> = z.lazy(() =>
     matchers: z.array(matcher).optional(),
     continue: z.boolean().optional(),
     routes: z.array(routeSchema).optional(),
+    escalation_policy: z.string().min(1).optional(),
   }),
 );
 
@@ -157,6 +161,10 @@ export const notifyConfigSchema = z
     silences_file: z.string().optional(),
     /** How long notification log entries are kept. */
     notification_log_retention: duration.default('120h'),
+    /** On-call schedules and escalation policies (alerts/oncall). */
+    oncall: oncallConfigSchema,
+    /** Where escalation state is kept across restarts when there is no Kafka; none: memory only. */
+    escalation_state_file: z.string().optional(),
   })
   .superRefine((c, ctx) => {
     const names = new Set<string>();
@@ -172,7 +180,16 @@ export const notifyConfigSchema = z
       }
       r.routes?.forEach((c2, i) => check(c2, [...path, 'routes', i]));
     };
+    const policies = policyNames(c.oncall);
+    const checkPolicy = (r: RouteConfig, path: (string | number)[]) => {
+      if (r.escalation_policy !== undefined && !policies.has(r.escalation_policy)) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'escalation_policy'], message: `undefined escalation policy "${r.escalation_policy}"` });
+      }
+      r.routes?.forEach((c2, i) => checkPolicy(c2, [...path, 'routes', i]));
+    };
     check(c.route, ['route']);
+    checkPolicy(c.route, ['route']);
+    checkOncallRefs(c.oncall, names, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
     if (c.fallback_receiver !== undefined && !names.has(c.fallback_receiver)) {
       ctx.addIssue({ code: 'custom', path: ['fallback_receiver'], message: `undefined receiver "${c.fallback_receiver}"` });
     }

@@ -2,7 +2,8 @@
  * Aggregation groups (Alertmanager `dispatch/dispatch.go`): alerts are grouped per route and
  * group_by labels; a group first flushes after group_wait, then on every group_interval tick.
  * Each flush runs the pipeline with the tick's time as "now"; dedup decides whether anything is
- * actually sent (something changed, or repeat_interval elapsed).
+ * actually sent (something changed, or repeat_interval elapsed). Pharos extension: with
+ * group_interval 0 a group flushes on every change instead of on ticks.
  */
 import type { Logger } from '../../core/log.js';
 import type { Alert, Clock, Labels } from '../model.js';
@@ -62,6 +63,7 @@ class AggrGroup {
           signal: this.d.abort.signal,
           log: this.d.log,
           ...(silenceEnded ? { silenceEnded } : {}),
+          ...(o.escalationPolicy !== undefined ? { escalationPolicy: o.escalationPolicy } : {}),
         },
         snapshot,
       );
@@ -83,7 +85,9 @@ class AggrGroup {
     if (again) {
       this.silenceEnded ||= again.silenceEnded;
       this.schedule(0);
-    } else this.schedule(o.groupIntervalMs);
+    } else if (o.groupIntervalMs > 0) this.schedule(o.groupIntervalMs);
+    // group_interval 0: every change flushes at once (see Dispatcher.put), so only a repeat is left to wake for.
+    else this.schedule(Math.min(o.repeatIntervalMs, 2 ** 31 - 1));
   }
 }
 
@@ -120,7 +124,14 @@ export class Dispatcher {
         const now = this.clock.now();
         g.schedule(alert.startsAt + r.opts.groupWaitMs <= now ? 0 : r.opts.groupWaitMs);
       } else {
+        const prev = g.alerts.get(alert.fingerprint);
         g.alerts.set(alert.fingerprint, alert);
+        // With group_interval 0 a change (a new alert, one resolving) is sent at once rather than at
+        // a tick: sample-driven evaluation then resolves as fast as it fires.
+        if (r.opts.groupIntervalMs === 0) {
+          const now = this.clock.now();
+          if (!prev || isFiring(prev, now) !== isFiring(alert, now)) g.flushNow(false);
+        }
       }
     }
   }

@@ -4,6 +4,7 @@
  * reads it back before sending anything.
  */
 import { AtomicJsonFile } from './json-file.js';
+import type { KeyedStore } from '../store/keyed-store.js';
 
 export interface Entry {
   groupKey: string;
@@ -97,5 +98,32 @@ export class FileNotificationLogStore implements NotificationLogStore {
     this.entries.set(entryKey(entry.groupKey, entry.receiver), entry);
     for (const [k, e] of this.entries) if (e.atMs + this.retentionMs < entry.atMs) this.entries.delete(k);
     return this.file.write({ version: 1, entries: [...this.entries.values()] });
+  }
+}
+
+/**
+ * The log on a KeyedStore (a compacted Kafka topic when there is one), one key per group and
+ * integration, so a standby that takes over knows what the active evaluator already sent.
+ */
+export class KeyedNotificationLogStore implements NotificationLogStore {
+  constructor(
+    private readonly store: KeyedStore<Entry>,
+    private readonly retentionMs = 120 * 3600_000,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  async load(): Promise<Entry[]> {
+    const all = await this.store.load();
+    const out: Entry[] = [];
+    const cutoff = this.nowMs() - this.retentionMs;
+    for (const [k, e] of all) {
+      if (e.atMs < cutoff) await this.store.put(k, undefined);
+      else out.push(e);
+    }
+    return out;
+  }
+
+  save(entry: Entry): Promise<void> {
+    return this.store.put(entryKey(entry.groupKey, entry.receiver), entry);
   }
 }

@@ -109,6 +109,22 @@ describe('Notifications', () => {
     expect(hook.bodies).toHaveLength(2);
   });
 
+  it('with group_interval 0 sends a resolve as soon as it arrives, and does not spin while nothing changes', async () => {
+    const clock = new FakeClock(T0);
+    const n = await start(clock, { route: { receiver: 'oncall', group_by: ['alertname'], group_wait: '0s', group_interval: '0s', repeat_interval: '1h' } });
+    await n.put([disk(clock)]);
+    clock.advance(0);
+    await until(() => hook.bodies.length === 1, 'the page');
+    await n.put([disk(clock)]);
+    await settle();
+    // One timer (the repeat) and no flush loop.
+    expect(clock.pending()).toBe(1);
+    await n.put([disk(clock, clock.now())]);
+    clock.advance(0);
+    await until(() => hook.bodies.length === 2, 'the resolve without waiting for a tick');
+    expect(hook.bodies[1]).toMatchObject({ status: 'resolved' });
+  });
+
   it('pages again once repeat_interval has passed', async () => {
     const clock = new FakeClock(T0);
     const n = await start(clock, { route: { receiver: 'oncall', group_by: ['alertname'], group_wait: '0s', group_interval: '1m', repeat_interval: '10m' } });

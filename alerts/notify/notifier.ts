@@ -24,6 +24,10 @@ import { FileSilenceStore, Silences, type Silence, type SilenceEvent, type Silen
 import { SlackNotifier } from './slack.js';
 import { byReceiver, fanout, isFiring, sequence, stage, type Notifier, type Stage } from './stages.js';
 import { WebhookNotifier } from './webhook.js';
+import { buildPolicies, buildSchedules } from '../oncall/build.js';
+import { Escalations, type EscalationRecord } from '../oncall/escalation.js';
+import type { Schedule } from '../oncall/schedule.js';
+import { FileKeyedStore, MemoryKeyedStore, type KeyedStore } from '../store/keyed-store.js';
 
 export interface NotificationsOptions {
   config: NotifyConfig;
@@ -42,6 +46,8 @@ export interface NotificationsOptions {
   readSecretFile?: ((path: string) => string) | undefined;
   /** Jitter source in [0, 1); injected for deterministic tests. */
   rng?: (() => number) | undefined;
+  /** Escalation state; defaults to a file at `config.escalation_state_file`, else memory only. */
+  escalationStore?: KeyedStore<EscalationRecord> | undefined;
 }
 
 export type AlertState = 'active' | 'suppressed';
@@ -74,15 +80,22 @@ export class Notifications implements AlertSink {
   private readonly nflog: NotificationLog;
   private readonly dispatcher: Dispatcher;
   private silencesSaved: Promise<void> = Promise.resolve();
+  /** On-call escalation of alerts routed to an escalation policy; acknowledged through the API. */
+  readonly escalations: Escalations;
+  readonly schedules: ReadonlyMap<string, Schedule>;
 
   /** Loads the notification log before accepting alerts, so nothing already sent is sent again. */
   static async start(opts: NotificationsOptions): Promise<Notifications> {
     const store = opts.logStore ?? (opts.config.notification_log_file ? new FileNotificationLogStore(opts.config.notification_log_file, durationMs(opts.config.notification_log_retention)) : undefined);
     const nflog = new NotificationLog(store, durationMs(opts.config.notification_log_retention));
-    await nflog.load();
     const silenceStore = opts.silenceStore ?? (opts.config.silences_file ? new FileSilenceStore(opts.config.silences_file) : undefined);
-    const silences = (await silenceStore?.load()) ?? [];
-    return new Notifications(opts, nflog, silenceStore, silences);
+    // Read together: on Kafka each is a topic read to its end, and a standby taking over waits for all.
+    const [, loaded] = await Promise.all([nflog.load(), silenceStore?.load()]);
+    const silences = loaded ?? [];
+    const n = new Notifications(opts, nflog, silenceStore, silences);
+    const restored = await n.escalations.load();
+    if (restored > 0) opts.log.info({ escalations: restored }, 'restored escalation state');
+    return n;
   }
 
   private constructor(opts: NotificationsOptions, nflog: NotificationLog, silenceStore: SilenceStore | undefined, saved: readonly Silence[]) {
@@ -160,7 +173,43 @@ export class Notifications implements AlertSink {
         ),
       );
     }
-    const pipeline = sequence(muteStage(this.inhibitor), muteStage(this.silences), byReceiver(pipelines));
+    // Escalation pages go straight to a receiver's integrations: the escalation record, not the
+    // group's notification log entry, says what was paged.
+    const pagers = new Map<string, Stage>();
+    for (const [name, list] of integrations) pagers.set(name, fanout(...list.map((i) => onlyWhatIsSent(i, deliver(i)))));
+    this.schedules = buildSchedules(cfg.oncall);
+    this.escalations = new Escalations({
+      policies: buildPolicies(cfg.oncall),
+      schedules: this.schedules,
+      clock: this.clock,
+      store: opts.escalationStore ?? (cfg.escalation_state_file ? new FileKeyedStore<EscalationRecord>(cfg.escalation_state_file) : new MemoryKeyedStore<EscalationRecord>()),
+      isMuted: (a) => this.inhibitor.mutedBy(a.labels, this.clock.now()).length > 0 || this.silences.mutedBy(a.labels, this.clock.now()).length > 0,
+      page: async (receivers, alert, rec) => {
+        const nowMs = this.clock.now();
+        await Promise.all(
+          receivers.map((r) =>
+            pagers.get(r)!.exec(
+              { receiver: r, groupKey: `escalation:${rec.policy}:${alert.fingerprint}`, groupLabels: alert.labels, nowMs, repeatIntervalMs: 0, signal: this.dispatcher.abort.signal, log: this.log },
+              [alert],
+            ),
+          ),
+        );
+      },
+      log: this.log,
+    });
+    const escalate = stage(async (ctx, alerts) => {
+      const policy = ctx.escalationPolicy;
+      if (policy !== undefined) {
+        // Not awaited: the route's own receiver is notified without waiting for the pages.
+        for (const a of alerts) {
+          void (isFiring(a, ctx.nowMs) ? this.escalations.trigger(a, policy) : this.escalations.resolve(a)).catch((err: unknown) =>
+            this.log.error({ fingerprint: a.fingerprint, policy, err: (err as Error).message }, 'escalation state could not be saved; it may repeat a page after a restart'),
+          );
+        }
+      }
+      return alerts;
+    });
+    const pipeline = sequence(muteStage(this.inhibitor), muteStage(this.silences), escalate, byReceiver(pipelines));
     this.dispatcher = new Dispatcher(new Route(cfg.route), pipeline, this.clock, this.log);
   }
 
@@ -210,6 +259,7 @@ export class Notifications implements AlertSink {
   }
 
   stop(): void {
+    this.escalations.stop();
     this.dispatcher.stop();
     this.silences.stop();
   }

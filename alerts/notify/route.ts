@@ -15,6 +15,8 @@ export interface RouteOpts {
   groupWaitMs: number;
   groupIntervalMs: number;
   repeatIntervalMs: number;
+  /** On-call escalation policy paging this route's alerts (inherited). */
+  escalationPolicy?: string | undefined;
 }
 
 const DEFAULTS = { groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3600_000 };
@@ -37,6 +39,7 @@ export class Route {
       groupWaitMs: cfg.group_wait !== undefined ? durationMs(cfg.group_wait) : (p?.groupWaitMs ?? DEFAULTS.groupWaitMs),
       groupIntervalMs: cfg.group_interval !== undefined ? durationMs(cfg.group_interval) : (p?.groupIntervalMs ?? DEFAULTS.groupIntervalMs),
       repeatIntervalMs: cfg.repeat_interval !== undefined ? durationMs(cfg.repeat_interval) : (p?.repeatIntervalMs ?? DEFAULTS.repeatIntervalMs),
+      escalationPolicy: cfg.escalation_policy ?? p?.escalationPolicy,
     };
     this.key = parent ? `${parent.key}/${formatMatchers(this.matchers)}` : '{}';
     const children = (cfg.routes ?? []).map((c) => new Route(c, this));

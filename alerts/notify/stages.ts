@@ -16,6 +16,8 @@ export interface NotifyContext {
   readonly log: Logger;
   /** Set when a silence over some of these alerts just ended: they are sent at once, not a repeat interval later. */
   readonly silenceEnded?: boolean;
+  /** The route's on-call escalation policy, if it has one. */
+  readonly escalationPolicy?: string;
 }
 
 export interface Stage {

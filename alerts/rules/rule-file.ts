@@ -10,6 +10,7 @@ import { parseExpr } from '../../pipeline/realtime/promql/parse.js';
 import { PromQLError } from '../../pipeline/realtime/promql/value.js';
 import { parseDurationMs } from './duration.js';
 import { checkTemplate } from './template.js';
+import { logQuerySchema } from '../logrules/log-rule.js';
 
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, 'expected a Prometheus duration such as 30s, 5m, 1h');
 
@@ -17,13 +18,17 @@ const ruleSchema = z
   .strictObject({
     alert: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'invalid alert name').optional(),
     record: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'invalid metric name').optional(),
-    expr: z.string().min(1, 'expr must not be empty'),
+    expr: z.string().min(1, 'expr must not be empty').optional(),
+    /** Pharos extension: a log rule (alerts/logrules/log-rule.ts) in place of expr. */
+    logs: logQuerySchema.optional(),
     for: duration.optional(),
     keep_firing_for: duration.optional(),
     labels: z.record(z.string(), z.string()).optional(),
     annotations: z.record(z.string(), z.string()).optional(),
   })
   .refine((r) => (r.alert === undefined) !== (r.record === undefined), { message: 'a rule needs exactly one of alert or record' })
+  .refine((r) => (r.expr === undefined) !== (r.logs === undefined), { message: 'a rule needs exactly one of expr or logs' })
+  .refine((r) => r.record === undefined || r.logs === undefined, { message: 'a recording rule takes expr, not logs' })
   .refine((r) => r.record === undefined || (r.for === undefined && r.annotations === undefined && r.keep_firing_for === undefined), {
     message: 'a recording rule takes no for, keep_firing_for or annotations',
   });
@@ -53,12 +58,23 @@ export function parseRuleFile(file: string, text = readFileSync(file, 'utf8')): 
   if (doc.errors.length) {
     return { issues: doc.errors.map((e) => ({ file, line: e.linePos?.[0].line, message: e.message.split('\n')[0] ?? e.message })) };
   }
-  const result = ruleFileSchema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    // yaml throws while it resolves aliases: an unknown anchor, or more aliases than its budget (a "billion laughs" file).
+    return { issues: [{ file, message: err instanceof Error ? err.message : String(err) }] };
+  }
+  const result = ruleFileSchema.safeParse(value);
   if (!result.success) {
     return {
       issues: result.error.issues.map((issue) => {
-        const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
-        const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+        // A missing key has no node of its own: the nearest enclosing one gives the line.
+        let line: number | undefined;
+        for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
+          const node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true) as { range?: [number, number] } | undefined;
+          if (node?.range) line = lineCounter.linePos(node.range[0]).line;
+        }
         const where = issue.path.join('.');
         return { file, ...(line ? { line } : {}), message: `${where ? where + ': ' : ''}${issue.message}` };
       }),
@@ -97,7 +113,7 @@ function checkSemantics(file: string, doc: Document, lc: LineCounter, rules: Rul
       const base = ['groups', gi, 'rules', ri];
       const name = r.alert ?? r.record ?? '';
       try {
-        parseExpr(r.expr);
+        if (r.expr !== undefined) parseExpr(r.expr);
       } catch (e) {
         if (!(e instanceof PromQLError)) throw e;
         at([...base, 'expr'], `could not parse expression of ${name}: ${e.message}`);

@@ -189,8 +189,12 @@ function tokenize(body: string): string[] {
   return toks;
 }
 
+/** Compiling and rendering recurse per parenthesis: a deeper template is refused, not a stack overflow. */
+const MAX_PAREN_DEPTH = 100;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly toks: string[]) {}
   done(): boolean {
     return this.i >= this.toks.length;
@@ -219,8 +223,10 @@ class Parser {
   private operand(): Operand {
     const t = this.toks[this.i++]!;
     if (t === '(') {
+      if (++this.depth > MAX_PAREN_DEPTH) throw new TemplateError(`parentheses nested deeper than ${MAX_PAREN_DEPTH}`);
       const pipe = this.pipeline();
       if (this.toks[this.i++] !== ')') throw new TemplateError('unclosed parenthesis');
+      this.depth--;
       return { kind: 'paren', pipe };
     }
     if (t.startsWith('"')) {
@@ -303,7 +309,8 @@ function goFloat(v: number, prec: number): string {
   if (v === -Infinity) return '-Inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
   const neg = v < 0;
-  const exp = prec < 0 ? Math.abs(v).toExponential() : Math.abs(v).toExponential(Math.max(prec, 1) - 1);
+  // toExponential takes at most 100 digits (Go prints more; a double has no more significant ones).
+  const exp = prec < 0 ? Math.abs(v).toExponential() : Math.abs(v).toExponential(Math.min(Math.max(prec, 1) - 1, 100));
   const [mant, e] = exp.split('e') as [string, string];
   const digits = mant.replace('.', '').replace(/0+$/, '') || '0';
   const x = Number(e);
@@ -379,11 +386,16 @@ function humanizeDuration(v: number): string {
   return `${sign}${goFloat(v, 4)}${prefix}s`;
 }
 
+/** Go's fmt refuses a width or precision past 1e6 (%!(BADWIDTH)): a template cannot ask for a gigabyte of padding. */
+const MAX_FMT_SIZE = 1e6;
+
 /** printf verbs: %s %v %d %f %e %g %q %x %%, with width, precision and the - + 0 flags. */
 function sprintf(fmt: string, args: Val[]): string {
   let i = 0;
   return fmt.replace(/%([-+0 ]*)(\d+)?(?:\.(\d+))?([svdfeEgqx%])/g, (_m, flags: string, width: string | undefined, precS: string | undefined, verb: string) => {
     if (verb === '%') return '%';
+    if (width !== undefined && Number(width) > MAX_FMT_SIZE) return '%!(BADWIDTH)';
+    if (precS !== undefined && Number(precS) > MAX_FMT_SIZE) return '%!(BADPREC)';
     if (i >= args.length) return `%!${verb}(MISSING)`;
     const a = args[i++]!;
     const prec = precS === undefined ? undefined : Number(precS);
@@ -408,12 +420,13 @@ function sprintf(fmt: string, args: Val[]): string {
         break;
       case 'f':
         if (n === undefined) return `%!f(${typeof a}=${toText(a)})`;
-        s = Number.isFinite(n) ? n.toFixed(prec ?? 6) : goFloat(n, -1);
+        // toFixed and toExponential take at most 100 digits.
+        s = Number.isFinite(n) ? n.toFixed(Math.min(prec ?? 6, 100)) : goFloat(n, -1);
         break;
       case 'e':
       case 'E': {
         if (n === undefined) return `%!${verb}(${typeof a}=${toText(a)})`;
-        s = n.toExponential(prec ?? 6).replace(/e([-+])(\d)$/, 'e$10$2');
+        s = n.toExponential(Math.min(prec ?? 6, 100)).replace(/e([-+])(\d)$/, 'e$10$2');
         if (verb === 'E') s = s.toUpperCase();
         break;
       }
