@@ -1,7 +1,7 @@
 /**
- * A stop-gap live tail: asks LogSearch every tick for rows newer than the last ones sent.
- * The pipeline's live log ring replaces it; until then the warehouse's insert batching
- * (about a second) is the latency floor.
+ * Rows newer than the last ones returned, asked of LogSearch on each call: the live tail's source
+ * where no bus is configured (poll-feed.ts, one poller for every viewer). The warehouse's insert
+ * batching (about a second) is then the latency floor; with a bus the tail reads it directly.
  */
 import type { LogRow, LogSearch } from '../../../core/model/log-search.js';
 

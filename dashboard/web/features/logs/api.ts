@@ -20,3 +20,14 @@ export interface RecentLogsQuery {
 export function fetchLogs(query: RecentLogsQuery, signal?: AbortSignal): Promise<LogsResult> {
   return apiGet<LogsResult>('/api/logs', { ...query }, signal);
 }
+
+export interface LogContextResult {
+  /** Oldest first; `index` is the line asked about. */
+  rows: LogRow[];
+  index: number;
+}
+
+/** The lines around one line of a service (and host): `GET /api/logs/context`. */
+export function fetchContext(row: LogRow, signal?: AbortSignal, around = 15): Promise<LogContextResult> {
+  return apiGet<LogContextResult>('/api/logs/context', { service: row.serviceName, host: row.hostName || undefined, time: row.timeUnixNano, before: around, after: around }, signal);
+}

@@ -1,25 +1,54 @@
-import { useState } from 'react';
-import { Button } from '../../../ui/Button.js';
+import { useCallback, useMemo, useState } from 'react';
 import { StateMessage } from '../../../ui/StateMessage.js';
 import { Toggle } from '../../../ui/Toggle.js';
 import { TokenForm } from '../../../ui/TokenForm.js';
 import { useToken } from '../../../ui/auth-token.js';
 import { useSearchParam } from '../../../ui/useSearchParam.js';
-import { RECENT_LIMIT, useRecentLogs } from '../hooks/useRecentLogs.js';
-import { formatLocalTime } from '../format.js';
+import type { LogRow } from '../api.js';
+import { useLiveTail } from '../hooks/useLiveTail.js';
+import { pendingRows } from '../live/tail-buffer.js';
+import { ContextPanel } from './ContextPanel.js';
+import { FilterField } from './FilterField.js';
 import { LogTable } from './LogTable.js';
 import { SearchBox } from './SearchBox.js';
+import filterStyles from './FilterField.module.css';
 import styles from './LogsPage.module.css';
 
-/** `/`: the most recent log lines of the whole stack, live by default. */
+const SEVERITIES: Array<{ value: string; label: string }> = [
+  { value: '', label: 'any' },
+  { value: '5', label: 'debug+' },
+  { value: '9', label: 'info+' },
+  { value: '13', label: 'warn+' },
+  { value: '17', label: 'error+' },
+  { value: '21', label: 'fatal' },
+];
+
+/** `/`: the live tail of the whole stack, filtered on the server, following by default. */
 export function LogsPage() {
   const [q, setQ] = useSearchParam('q');
-  const [live, setLive] = useState(true);
+  const [service, setService] = useSearchParam('service');
+  const [host, setHost] = useSearchParam('host');
+  const [severity, setSeverity] = useSearchParam('severity');
+  const [highlight, setHighlight] = useSearchParam('hl');
+  const [contextOf, setContextOf] = useState<LogRow | null>(null);
   const token = useToken();
-  const { rows, loading, error, updatedAt, reload } = useRecentLogs({ q, live });
+  const filter = useMemo(
+    () => ({ ...(q ? { text: q } : {}), ...(service ? { service } : {}), ...(host ? { host } : {}), ...(severity ? { minSeverity: Number(severity) } : {}) }),
+    [q, service, host, severity],
+  );
+  const { state, status, loaded, source, error, setPaused } = useLiveTail(filter);
+  const buffered = pendingRows(state);
+  const closeContext = useCallback(() => setContextOf(null), []);
+  const filtered = Boolean(q || service || host || severity);
+  const clearFilters = () => {
+    setQ('');
+    setService('');
+    setHost('');
+    setSeverity('');
+  };
 
   let content;
-  if (error?.unauthorized) {
+  if (status === 'unauthorized') {
     content = (
       <StateMessage title={token ? 'This token was refused' : 'A token is needed'} tone="attention" icon={<LockIcon />}>
         {token ? (
@@ -33,22 +62,21 @@ export function LogsPage() {
         <TokenForm rejected={Boolean(token)} />
       </StateMessage>
     );
-  } else if (error && rows.length === 0) {
+  } else if (status === 'refused' && state.items.length === 0) {
     content = (
-      <StateMessage title="Could not load logs" tone="danger" icon={<AlertIcon />}>
-        <p className={styles.errorText}>{error.message}</p>
-        <Button onClick={reload}>Try again</Button>
+      <StateMessage title="Live tail refused" tone="danger" icon={<AlertIcon />}>
+        <p className={styles.errorText}>{error}</p>
       </StateMessage>
     );
-  } else if (loading && rows.length === 0) {
-    content = <div className={styles.loading} aria-busy="true">Loading recent logs…</div>;
-  } else if (rows.length === 0) {
-    content = q ? (
-      <StateMessage title="No matching logs" icon={<InboxIcon />}>
+  } else if (!loaded && state.items.length === 0) {
+    content = <div className={styles.loading} aria-busy="true">{status === 'reconnecting' ? 'Connecting to the live tail…' : 'Loading recent logs…'}</div>;
+  } else if (state.items.length === 0) {
+    content = filtered ? (
+      <StateMessage title="No matching logs yet" icon={<InboxIcon />}>
         <p>
-          Nothing in the last hour contains <code>{q}</code>. Try fewer words, or{' '}
-          <button type="button" className={styles.link} onClick={() => setQ('')}>
-            clear the filter
+          Nothing in the last hour matches this filter; new matching lines appear here as they arrive. Try a wider filter, or{' '}
+          <button type="button" className={styles.link} onClick={clearFilters}>
+            clear the filters
           </button>
           .
         </p>
@@ -56,13 +84,13 @@ export function LogsPage() {
     ) : (
       <StateMessage title="No logs yet" icon={<InboxIcon />}>
         <p>
-          Lines appear here within seconds of being shipped. Start a collector (<code>pharos collector</code>) or push
-          OTLP logs to port 4318, {live ? 'and this view updates by itself.' : 'then turn Live back on.'}
+          Lines appear here as soon as they are shipped. Start a collector (<code>pharos collector</code>) or push OTLP
+          logs to port 4318; this view follows by itself.
         </p>
       </StateMessage>
     );
   } else {
-    content = <LogTable rows={rows} />;
+    content = <LogTable items={state.items} highlight={highlight} onContext={setContextOf} />;
   }
 
   return (
@@ -72,31 +100,57 @@ export function LogsPage() {
           Logs
         </h1>
         <SearchBox value={q} onSearch={setQ} />
-        <Toggle checked={live} onChange={setLive} label="Live" pulse title={live ? 'Refreshing every second: click to pause' : 'Paused: click to refresh every second'} />
-        <Status live={live} count={rows.length} updatedAt={updatedAt} stale={Boolean(error)} />
+        <Toggle
+          checked={!state.paused}
+          onChange={(follow) => setPaused(!follow)}
+          label="Follow"
+          pulse={status === 'live'}
+          title={state.paused ? 'Paused: new lines are kept aside; click to show them and follow' : 'Following new lines: click to pause'}
+        />
+        {state.paused && (
+          <button type="button" className={styles.buffered} onClick={() => setPaused(false)} data-testid="buffered">
+            {buffered} new {buffered === 1 ? 'line' : 'lines'} buffered · resume
+          </button>
+        )}
+        <Status status={status} count={state.items.reduce((n, i) => n + (i.kind === 'row' ? 1 : 0), 0)} dropped={state.dropped} source={source} />
+      </div>
+      <div className={styles.filters}>
+        <FilterField label="Service" value={service} onApply={setService} placeholder="any" />
+        <FilterField label="Host" value={host} onApply={setHost} placeholder="any" />
+        <label className={filterStyles.field}>
+          <span className={filterStyles.label}>Severity</span>
+          <select className={filterStyles.input} value={severity} onChange={(e) => setSeverity(e.target.value)}>
+            {SEVERITIES.map((s) => (
+              <option key={s.value} value={s.value}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <FilterField label="Highlight" value={highlight} onApply={setHighlight} placeholder="a term to mark" width={180} />
       </div>
 
-      {error && !error.unauthorized && rows.length > 0 && (
+      {error && status !== 'refused' && (
         <div className={styles.banner} role="alert">
           <AlertIcon />
-          <span>
-            Could not refresh: {error.message} Showing the lines from {updatedAt ? formatLocalTime(updatedAt).time.slice(0, 8) : 'before'}.
-          </span>
+          <span>{error}</span>
         </div>
       )}
+
+      {contextOf && <ContextPanel row={contextOf} highlight={highlight} onClose={closeContext} />}
 
       <div className={styles.card}>{content}</div>
     </section>
   );
 }
 
-function Status({ live, count, updatedAt, stale }: { live: boolean; count: number; updatedAt: number | null; stale: boolean }) {
-  if (updatedAt === null) return <span className={styles.status} />;
-  const at = formatLocalTime(updatedAt).time.slice(0, 8);
-  const lines = count === RECENT_LIMIT ? `latest ${count} lines` : `${count} ${count === 1 ? 'line' : 'lines'}`;
+function Status({ status, count, dropped, source }: { status: string; count: number; dropped: number; source: string | undefined }) {
+  const state =
+    status === 'live' ? `live${source === 'bus' ? '' : source ? ` (${source})` : ''}` : status === 'reconnecting' ? 'reconnecting…' : status === 'connecting' ? 'connecting…' : status;
   return (
-    <span className={styles.status} aria-live="polite">
-      {lines} · last hour · {live && !stale ? 'updated' : 'as of'} {at}
+    <span className={styles.status} aria-live="polite" data-status={status}>
+      {count} {count === 1 ? 'line' : 'lines'} · {state}
+      {dropped > 0 && <span className={styles.dropped}> · {dropped} dropped</span>}
     </span>
   );
 }
