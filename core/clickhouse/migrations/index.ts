@@ -15,6 +15,8 @@ import { otelLogs } from './001-otel-logs.js';
 import { warehouseBatches } from './002-warehouse-batches.js';
 import { metricSamples } from './003-metric-samples.js';
 import { alertEvents } from './004-alert-events.js';
+import { sqlAudit } from './005-sql-audit.js';
+import { dashboards } from './006-dashboards.js';
 
 export interface Migration {
   version: number;
@@ -30,7 +32,7 @@ export interface MigrationContext {
   metricsTtlDays?: number;
 }
 
-export const migrations: readonly Migration[] = [otelLogs, warehouseBatches, metricSamples, alertEvents];
+export const migrations: readonly Migration[] = [otelLogs, warehouseBatches, metricSamples, alertEvents, sqlAudit, dashboards];
 
 /** `clickhouse.metrics_ttl_days`'s default in config. */
 export const DEFAULT_METRICS_TTL_DAYS = 30;
