@@ -10,6 +10,7 @@ import type { LogRow, LogSearch, LogSearchParams } from '../../core/model/log-se
 import { createRegistry } from '../../core/telemetry/registry.js';
 import { startDashboard, type Dashboard } from './dashboard-server.js';
 import type { LiveServerMessage } from './live/live-socket.js';
+import { waitFor } from '../../test/harness/wait.js';
 
 const TOKEN = 'viewer-token-0123456789abcdef';
 
@@ -212,38 +213,45 @@ describe('WebSocket /api/live', () => {
     expect((await open(`${d.ws}/api/live`, { origin: 'https://evil.example' })).status).toBe(403);
   });
 
-  it('sends the backlog on subscribe, then only rows newer than those sent', async () => {
+  it('answers a subscription with its history, then only rows newer than those sent (polling the warehouse without a bus)', async () => {
     const logs = new FakeLogSearch([row(2000, 'boot'), row(1000, 'ready')]);
     const d = await start({ tokens: true, logs });
     const { ws, status } = await open(`${d.ws}/api/live?access_token=${TOKEN}`);
     expect(status).toBe(101);
     try {
-      const first = nextMessage(ws);
-      ws.send(JSON.stringify({ type: 'subscribe', channel: 'logs' }));
-      expect(await first).toEqual({ type: 'logs', rows: [expect.objectContaining({ body: 'ready' }), expect.objectContaining({ body: 'boot' })] });
+      const messages: LiveServerMessage[] = [];
+      ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as LiveServerMessage));
+      ws.send(JSON.stringify({ type: 'subscribe', id: 't1', channel: 'logs' }));
+      await waitFor('history', () => messages.find((m) => m.type === 'history'));
+      expect(messages[0]).toMatchObject({ type: 'subscribed', id: 't1', channel: 'logs', source: 'warehouse poll' });
+      expect(messages.find((m) => m.type === 'history')).toEqual({ type: 'history', id: 't1', rows: [expect.objectContaining({ body: 'ready' }), expect.objectContaining({ body: 'boot' })] });
 
-      const second = nextMessage(ws);
+      // The shared poll starts from "now" after the first subscription: let it take its first look.
+      await waitFor('the poller started', () => logs.calls.length >= 3);
       logs.rows.push(row(0, 'request served'), row(0, 'health check', { serviceName: 'probe' }));
-      const pushed = await second;
-      expect(pushed.type).toBe('logs');
-      expect(pushed.type === 'logs' && pushed.rows.map((r) => r.body).sort()).toEqual(['health check', 'request served']);
+      const liveRows = () => messages.flatMap((m) => (m.type === 'logs' ? m.rows : []));
+      const live = await waitFor('both live rows', () => (liveRows().length >= 2 ? liveRows() : null));
+      expect(live.map((r) => r.body).sort()).toEqual(['health check', 'request served']);
+      expect(live.every((r) => r.offset > 0)).toBe(true);
     } finally {
       ws.close();
     }
   });
 
-  it('filters the live rows with q and answers an unknown message with an error', async () => {
-    const logs = new FakeLogSearch([row(1000, 'GET /a 200'), row(1000, 'GET /b 500')]);
-    const d = await start({ logs });
+  it('filters the live rows on the server and answers an unknown message with an error', async () => {
+    const d = await start();
     const { ws } = await open(`${d.ws}/api/live`);
     try {
       const bad = nextMessage(ws);
-      ws.send('{"type":"subscribe","channel":"metrics"}');
-      expect(await bad).toMatchObject({ type: 'error' });
-      const first = nextMessage(ws);
-      ws.send(JSON.stringify({ type: 'subscribe', channel: 'logs', q: '500' }));
-      const msg = await first;
-      expect(msg.type === 'logs' && msg.rows.map((r) => r.body)).toEqual(['GET /b 500']);
+      ws.send('{"type":"subscribe","id":"x","channel":"metrics"}');
+      expect(await bad).toMatchObject({ type: 'error', id: 'x', code: 'bad_message' });
+      const messages: LiveServerMessage[] = [];
+      ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as LiveServerMessage));
+      ws.send(JSON.stringify({ type: 'subscribe', id: 'x', channel: 'logs', filter: { text: '500' }, history: 0 }));
+      await waitFor('subscribed', () => messages.some((m) => m.type === 'subscribed'));
+      d.live.logHub.publish([row(0, 'GET /a 200'), row(0, 'GET /b 500')]);
+      const got = await waitFor('the matching row', () => messages.find((m) => m.type === 'logs'));
+      expect(got.type === 'logs' && got.rows.map((r) => r.body)).toEqual(['GET /b 500']);
     } finally {
       ws.close();
     }

@@ -7,6 +7,8 @@
 import { PharosError } from '../../core/errors.js';
 
 const NS_PER_MS = 1_000_000n;
+/** The range of a JavaScript Date: 100,000,000 days either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
@@ -23,7 +25,10 @@ export function parseTimeExpr(param: string, value: string, nowMs: number): bigi
   if (rel) {
     const [, sign, amount, unit] = rel;
     const offsetMs = sign && amount && unit ? Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS] : 0;
-    return BigInt(nowMs + (sign === '-' ? -offsetMs : offsetMs)) * NS_PER_MS;
+    const ms = nowMs + (sign === '-' ? -offsetMs : offsetMs);
+    // Past what a Date holds the time could not be echoed back (toISOString throws): refused here.
+    if (Math.abs(ms) > MAX_DATE_MS) throw new PharosError('bad_request', `invalid "${param}": ${JSON.stringify(value)} is out of range (about 270,000 years either side of 1970)`);
+    return BigInt(ms) * NS_PER_MS;
   }
   if (UNIX_MS.test(v)) return BigInt(v) * NS_PER_MS;
   const m = RFC3339.exec(v);

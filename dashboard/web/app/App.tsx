@@ -1,6 +1,7 @@
 import { lazy, Suspense } from 'react';
 import { LogsPage } from '../features/logs/index.js';
-import { setToken, useToken } from '../ui/auth-token.js';
+import { logout } from '../features/login/index.js';
+import { hasSession, useToken } from '../ui/auth-token.js';
 import { Button } from '../ui/Button.js';
 import { StateMessage } from '../ui/StateMessage.js';
 import styles from './App.module.css';
@@ -10,6 +11,10 @@ import { useWhoami } from './useWhoami.js';
 // Split off: the metrics page carries CodeMirror, and both carry uPlot; the logs page needs neither.
 const OverviewPage = lazy(() => import('../features/overview/index.js').then((m) => ({ default: m.OverviewPage })));
 const MetricsPage = lazy(() => import('../features/metrics/index.js').then((m) => ({ default: m.MetricsPage })));
+const DashboardsPage = lazy(() => import('../features/dashboards/index.js').then((m) => ({ default: m.DashboardsPage })));
+const AlertsPage = lazy(() => import('../features/alerts/index.js').then((m) => ({ default: m.AlertsPage })));
+const DeliveryPage = lazy(() => import('../features/delivery/index.js').then((m) => ({ default: m.DeliveryPage })));
+const SqlPage = lazy(() => import('../features/sql/index.js').then((m) => ({ default: m.SqlPage })));
 
 export function App() {
   const route = useRoute();
@@ -33,6 +38,14 @@ function Page({ route }: { route: Route }) {
       return <OverviewPage />;
     case 'metrics':
       return <MetricsPage />;
+    case 'dashboards':
+      return <DashboardsPage />;
+    case 'alerts':
+      return <AlertsPage />;
+    case 'delivery':
+      return <DeliveryPage />;
+    case 'sql':
+      return <SqlPage />;
     case 'not-found':
       return (
         <div className={styles.notFound}>
@@ -76,9 +89,9 @@ function Header({ route }: { route: Route }) {
             <span className={styles.role}>{me.role}</span>
           </span>
         )}
-        {token && (
-          <Button variant="ghost" onClick={() => setToken(null)}>
-            Forget token
+        {(token || hasSession()) && (
+          <Button variant="ghost" onClick={() => void logout()}>
+            Sign out
           </Button>
         )}
       </div>

@@ -8,12 +8,16 @@
  */
 import { useSyncExternalStore, type MouseEvent } from 'react';
 
-export type Route = 'logs' | 'overview' | 'metrics' | 'not-found';
+export type Route = 'logs' | 'overview' | 'metrics' | 'dashboards' | 'alerts' | 'delivery' | 'sql' | 'not-found';
 
 export const ROUTES: Array<{ route: Exclude<Route, 'not-found'>; path: string; label: string }> = [
   { route: 'logs', path: '/', label: 'Logs' },
   { route: 'overview', path: '/overview', label: 'Overview' },
   { route: 'metrics', path: '/explore', label: 'Metrics' },
+  { route: 'dashboards', path: '/dashboards', label: 'Dashboards' },
+  { route: 'alerts', path: '/alerts', label: 'Alerts' },
+  { route: 'delivery', path: '/delivery', label: 'Delivery' },
+  { route: 'sql', path: '/sql', label: 'SQL' },
 ];
 
 export function routeOf(pathname: string): Route {
