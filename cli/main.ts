@@ -84,6 +84,43 @@ configCmd
     process.exitCode = runConfigCheck(file);
   });
 
+const authCmd = program.command('auth').description('Credential tools: hashes for auth.tokens and auth.users, read from stdin (never from arguments, which ps shows).');
+authCmd
+  .command('new-token')
+  .description('Print a new random API token and the token_sha256 to put in auth.tokens (keep the token, give it to the client).')
+  .action(async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { hashToken } = await import('../core/http/auth.js');
+    const token = `pharos_${randomBytes(24).toString('base64url')}`;
+    process.stdout.write(`token: ${token}\ntoken_sha256: ${hashToken(token)}\n`);
+  });
+authCmd
+  .command('hash-token')
+  .description('Read a token from stdin and print its token_sha256 for auth.tokens.')
+  .action(async () => {
+    const { hashToken } = await import('../core/http/auth.js');
+    const { readSecretFromStdin } = await import('../core/http/passwords.js');
+    process.stdout.write(`${hashToken(await readSecretFromStdin())}\n`);
+  });
+authCmd
+  .command('hash-password')
+  .description('Read a password from stdin and print its scrypt hash for auth.users[].password_hash.')
+  .action(async () => {
+    const { hashPassword, readSecretFromStdin } = await import('../core/http/passwords.js');
+    process.stdout.write(`${await hashPassword(await readSecretFromStdin())}\n`);
+  });
+
+const spoolCmd = program.command('spool').description("The collector's disk spool.");
+spoolCmd
+  .command('inspect')
+  .description('List the segments of a collector spool directory (default <data_dir>/collector/spool): state (active, sealed, quarantined), batch and record counts, bytes, oldest and newest sequence. Read-only.')
+  .argument('<dir>', 'spool directory')
+  .option('--json', 'print the report as JSON')
+  .action(async (dir: string, o: { json?: boolean }) => {
+    const { runSpoolInspect } = await import('./commands/spool.js');
+    process.exitCode = await runSpoolInspect(dir, o);
+  });
+
 const rulesCmd = program.command('rules').description('Alert rule tools.');
 rulesCmd
   .command('check')

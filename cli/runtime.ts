@@ -97,3 +97,14 @@ export async function runOrExit(log: Logger | undefined, body: () => Promise<voi
     process.exit(1);
   }
 }
+
+/**
+ * Starts publishing this process's own metrics to the metrics topic (`self_metrics`), stopped
+ * before the bus closes. Call right after the bus's own shutdown was registered.
+ */
+export async function publishOwnMetrics(rt: Runtime, bus: import('../core/bus/bus.js').Bus): Promise<void> {
+  if (!rt.config.self_metrics.enabled) return;
+  const { startSelfPublisher } = await import('../core/telemetry/self-publisher.js');
+  const publisher = startSelfPublisher({ bus, topic: rt.config.kafka.topics.metrics, registry: rt.registry, instance: rt.config.node_name, intervalMs: rt.config.self_metrics.interval_ms, log: rt.log });
+  rt.onShutdown('self-metrics', () => publisher.stop());
+}

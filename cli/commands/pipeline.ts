@@ -5,7 +5,7 @@ import { startServiceServer } from '../../core/http/service-server.js';
 import { selectBus } from '../../core/bus/select-bus.js';
 import { startWarehouseWriter } from '../../pipeline/warehouse/writer.js';
 import { startRealtime } from '../../pipeline/realtime/realtime-service.js';
-import { runOrExit, startRuntime, type CommonOptions } from '../runtime.js';
+import { runOrExit, startRuntime, type CommonOptions, publishOwnMetrics } from '../runtime.js';
 
 /** `pharos pipeline`: Kafka consumers; today the warehouse writer (logs → ClickHouse). */
 export async function runPipeline(opts: CommonOptions): Promise<void> {
@@ -15,8 +15,9 @@ export async function runPipeline(opts: CommonOptions): Promise<void> {
     rt.log.info({ clickhouse: describeClickHouse(rt.config) }, 'warehouse');
     await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, log: rt.log });
     await admin.close();
-    const { bus } = await selectBus(rt.config, rt.log, 'kafka-only');
+    const { bus } = await selectBus(rt.config, rt.log, 'kafka-only', rt.registry);
     rt.onShutdown('bus', () => bus.close());
+    await publishOwnMetrics(rt, bus);
     const clickhouse = createClickHouse(rt.config, rt.log, 'ingest');
     rt.onShutdown('clickhouse', () => clickhouse.close());
     const writer = await startWarehouseWriter({ bus, clickhouse, config: rt.config, log: rt.log, registry: rt.registry });

@@ -6,6 +6,8 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import { brokerRetryDelay, untilBrokerAnswers } from '../kafka/until-broker-answers.js';
 import type { Logger } from '../log.js';
+import { gauge, type Registry } from '../telemetry/registry.js';
+import type { Gauge } from 'prom-client';
 import type { Bus, BusConsumer, BusMessage, BusProducer, ConsumedMessage, ConsumerOptions } from './bus.js';
 
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
@@ -15,13 +17,16 @@ export class KafkaBus implements Bus {
   readonly description: string;
   private readonly closers: Array<() => Promise<void>> = [];
   private closed = false;
+  private readonly lag: Gauge<'group' | 'topic' | 'partition'> | undefined;
 
   constructor(
     /** The kafkajs client, for what the bus contract does not cover (offsets by timestamp). */
     readonly kafka: Kafka,
     brokers: string[],
     private readonly log: Logger,
+    registry?: Registry,
   ) {
+    this.lag = registry ? gauge(registry, 'pharos_kafka_consumer_lag', 'Messages of a partition not yet consumed by the group, after its last batch.', ['group', 'topic', 'partition']) : undefined;
     this.description = `kafka at ${brokers.join(',')}`;
   }
 
@@ -132,6 +137,7 @@ export class KafkaBus implements Bus {
         resolveOffset(last);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
         onBatch();
+        this.lag?.set({ group: opts.groupId, topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
         await heartbeat();
       },
     });

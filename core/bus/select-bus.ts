@@ -3,6 +3,7 @@
  * where allowed, a local single-node broker the project provisions itself (Java 17+); else the
  * in-process hand-off. Says which in one log line, with the reason.
  */
+import type { Registry } from '../telemetry/registry.js';
 import { resolve } from 'node:path';
 import type { PharosConfig } from '../config/schema.js';
 import { PharosError } from '../errors.js';
@@ -34,17 +35,18 @@ export function describeBusPlan(config: PharosConfig, policy: BusPolicy): string
   return 'in-process hand-off (no kafka.brokers configured and no local broker)';
 }
 
-export async function selectBus(config: PharosConfig, log: Logger, policy: BusPolicy): Promise<SelectedBus> {
-  const selected = await choose(config, log, policy);
+/** @param registry where the Kafka bus reports consumer lag (`pharos_kafka_consumer_lag`). */
+export async function selectBus(config: PharosConfig, log: Logger, policy: BusPolicy, registry?: Registry): Promise<SelectedBus> {
+  const selected = await choose(config, log, policy, registry);
   await selected.bus.ensureTopics(Object.values(config.kafka.topics), selected.bus.kind === 'kafka' ? config.kafka.partitions : 1);
   log.info({ bus: selected.bus.kind, reason: selected.reason }, `bus: ${selected.bus.description} (${selected.reason})`);
   return selected;
 }
 
-async function choose(config: PharosConfig, log: Logger, policy: BusPolicy): Promise<SelectedBus> {
+async function choose(config: PharosConfig, log: Logger, policy: BusPolicy, registry?: Registry): Promise<SelectedBus> {
   const { brokers, local } = config.kafka;
   if (brokers.length > 0) {
-    return { bus: new KafkaBus(createKafka(config.kafka, log, brokers), brokers, log), reason: 'kafka.brokers is configured' };
+    return { bus: new KafkaBus(createKafka(config.kafka, log, brokers), brokers, log, registry), reason: 'kafka.brokers is configured' };
   }
   if (policy === 'kafka-only') {
     throw new PharosError('invalid_config', 'kafka.brokers is required: set it in the config file or PHAROS_KAFKA__BROKERS (e.g. 127.0.0.1:9092)');
@@ -62,7 +64,7 @@ async function choose(config: PharosConfig, log: Logger, policy: BusPolicy): Pro
           log: log.child({ component_kind: 'service', component_id: 'local-kafka' }),
         });
         return {
-          bus: new KafkaBus(createKafka(config.kafka, log, broker.brokers), broker.brokers, log),
+          bus: new KafkaBus(createKafka(config.kafka, log, broker.brokers), broker.brokers, log, registry),
           reason: `no kafka.brokers configured: started a local Kafka ${local.version} broker (Java ${java})`,
           localBroker: broker,
         };

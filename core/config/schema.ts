@@ -13,6 +13,13 @@ const hostPort = z
 
 const role = z.enum(['viewer', 'operator', 'analyst', 'admin']);
 
+const labelScope = z.strictObject({
+  /** `service.name` values (the `job` label of metrics). */
+  service: z.array(z.string().min(1)).min(1).optional(),
+  /** `deployment.environment` values (the `deployment_environment` label of metrics). */
+  environment: z.array(z.string().min(1)).min(1).optional(),
+});
+
 const tokenEntry = z
   .strictObject({
     name: z.string().min(1),
@@ -23,10 +30,23 @@ const tokenEntry = z
     token_file: z.string().optional(),
     /** The token in clear; accepted for development, prefer token_sha256. */
     token: z.string().min(16, 'a token needs at least 16 characters').optional(),
+    /** Label scope: when set, this token sees only these services / environments (core/http/scope.ts). */
+    scope: labelScope.optional(),
   })
   .refine((t) => [t.token_sha256, t.token_file, t.token].filter(Boolean).length === 1, {
     message: 'set exactly one of token_sha256, token_file, token',
   });
+
+/** A person signing in to the dashboard with a password (`POST /api/login`); API clients use tokens. */
+const userEntry = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'expected a user name of letters, digits, _ . @ -'),
+  role,
+  /** From `pharos auth hash-password`: scrypt$N$r$p$salt$hash. Never the password itself. */
+  password_hash: z
+    .string()
+    .regex(/^scrypt\$\d{1,7}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/, 'expected the output of `pharos auth hash-password` (scrypt$N$r$p$salt$hash)'),
+  scope: labelScope.optional(),
+});
 
 const fileInput = z.strictObject({
   /** Glob patterns of files to tail. */
@@ -128,12 +148,36 @@ function compiles(r: string): boolean {
   return compileError(r) === '';
 }
 
-const saslConfig = z.strictObject({
-  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-  username: z.string().min(1),
-  password: z.string().optional(),
-  password_file: z.string().optional(),
-});
+/** A Prometheus scrape target of the collector (collector/sources/prom-scrape.ts). */
+const scrapeTarget = z
+  .strictObject({
+    url: z.string().url().refine((u) => /^https?:/.test(u), 'expected an http:// or https:// URL'),
+    job: z.string().min(1).default('scrape'),
+    interval_ms: z.number().int().min(1000).default(15_000),
+    timeout_ms: z.number().int().min(100).default(10_000),
+    /** Extra labels on every sample of the target. */
+    labels: z.record(z.string(), z.string()).default({}),
+  })
+  .refine((t) => t.timeout_ms <= t.interval_ms, { message: 'timeout_ms must not exceed interval_ms', path: ['timeout_ms'] });
+
+const saslConfig = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: z.string().min(1).optional(),
+    /** A file holding the password (a mounted secret); read at start, trailing newline dropped. */
+    password_file: z.string().min(1).optional(),
+  })
+  .refine((s) => (s.password === undefined) !== (s.password_file === undefined), { message: 'set exactly one of password, password_file' });
+
+/** TLS to the brokers: files are PEM; without ca_file the system's CAs are trusted. */
+const kafkaTlsConfig = z.strictObject({
+  ca_file: z.string().min(1).optional(),
+  cert_file: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+  /** false accepts any certificate: for a test broker only. */
+  reject_unauthorized: z.boolean().default(true),
+}).refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), { message: 'cert_file and key_file go together (client certificate)' });
 
 export const configSchema = z.strictObject({
   /** `host.name` stamped on what this process collects. */
@@ -162,7 +206,9 @@ export const configSchema = z.strictObject({
         .prefault({}),
       /** Partitions of topics Pharos creates itself. */
       partitions: z.number().int().min(1).max(1024).default(3),
+      /** TLS with the system's CAs; `tls` for your own CA or a client certificate (either turns TLS on). */
       ssl: z.boolean().default(false),
+      tls: kafkaTlsConfig.optional(),
       sasl: saslConfig.optional(),
       /** The local development broker (`pharos kafka`, and `pharos all` without brokers). */
       local: z
@@ -194,8 +240,23 @@ export const configSchema = z.strictObject({
   auth: z
     .strictObject({
       tokens: z.array(tokenEntry).default([]),
+      /** Dashboard users with passwords (browser sessions only); names must differ from each other. */
+      users: z
+        .array(userEntry)
+        .default([])
+        .refine((us) => new Set(us.map((u) => u.name)).size === us.length, { message: 'two users share a name' }),
       /** Role of a request without a token while no token is configured (servers then bind to loopback). */
       anonymous_role: role.default('viewer'),
+      /** Browser sessions (`POST /api/login`): idle sessions end after this many seconds. */
+      session_ttl_s: z.number().int().min(60).max(30 * 86_400).default(12 * 3600),
+      /** Secure flag of the session cookie; default: set when the request came over TLS (`X-Forwarded-Proto` needs a trusted proxy). */
+      cookie_secure: z.boolean().optional(),
+      /** Requests per second per token (or per session user, or per client address when anonymous); 0: no limit. */
+      rate_limit_per_s: z.number().min(0).default(100),
+      /** Requests a token may send at once above the steady rate (token bucket size); default twice the rate. */
+      rate_limit_burst: z.number().int().min(1).optional(),
+      /** Largest request body (JSON and form bodies), bytes, after decompression. */
+      max_body_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
     })
     .prefault({}),
   collector: z
@@ -220,6 +281,53 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
       poll_ms: z.number().int().min(10).default(250),
+      /** Push receivers on `collector.listen` (OTLP/HTTP, JSON lines) and syslog listeners (collector/receivers). */
+      receivers: z
+        .strictObject({
+          /** `POST /v1/logs` and `/v1/metrics`, protobuf or JSON, gzip allowed. */
+          otlp_http: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+          /** `POST /v1/ndjson`: one JSON object per line. */
+          ndjson: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+          /** Syslog (RFC 5424 and 3164); off unless an address is set, e.g. udp "0.0.0.0:5514". */
+          syslog: z
+            .strictObject({
+              udp: hostPort.optional(),
+              tcp: hostPort.optional(),
+              /** `service.name` of messages that name no app. */
+              service: z.string().min(1).default('syslog'),
+            })
+            .prefault({}),
+          /** A request body's limit, on the wire and after decompression (413 past it). */
+          max_body_bytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+          /** A log body, JSON line or syslog message longer than this is refused and counted. */
+          max_line_bytes: z.number().int().min(256).max(800 * 1024, 'at most 800 KiB: a record must fit in one Kafka message').default(256 * 1024),
+          /** A sample with more labels than this is refused and counted. */
+          max_labels: z.number().int().min(1).default(64),
+          max_label_value_bytes: z.number().int().min(16).default(4096),
+          /** How long a push waits for room in the log path, then for Kafka's acknowledgement, before 503. */
+          ack_timeout_ms: z.number().int().min(100).default(10_000),
+          /** Retry-After (seconds) of a 503. */
+          retry_after_s: z.number().int().min(1).default(5),
+        })
+        .prefault({}),
+      /** Prometheus scrape targets. */
+      scrape: z.strictObject({ targets: z.array(scrapeTarget).default([]) }).prefault({}),
+      metrics: z
+        .strictObject({
+          /** Series per metric name the collector lets through (pushed and scraped samples); 0 = no limit. */
+          max_series_per_metric: z.number().int().min(0).default(10_000),
+        })
+        .prefault({}),
+      /** Disk spool for batches Kafka does not take (collector/spool): bounded, replayed in order. */
+      spool: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Default: `<data_dir>/collector/spool`; a relative path is under data_dir. */
+          dir: z.string().min(1).optional(),
+          max_bytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
+          segment_bytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+        })
+        .prefault({}),
       /** Secrets replaced in record bodies and string attributes before they leave the host. */
       redact: z
         .strictObject({
@@ -272,10 +380,16 @@ export const configSchema = z.strictObject({
       /** Also evaluate the shipped rules for hosts and for Pharos itself (alerts/default-rules). */
       default_rules: z.boolean().default(true),
       evaluation_interval_ms: z.number().int().min(100).default(15_000),
+      /** Arriving samples evaluate the rules at once, then at most once per this many ms per group (a burst costs one query). */
+      sample_debounce_ms: z.number().int().min(0).max(60_000).default(10),
       /** Compacted one-partition topic holding the state of active alerts (restored at start). */
       state_topic: z.string().default('pharos.alerts.state'),
       /** Firing alerts are re-sent to notification this often (Prometheus's resend delay). */
       resend_delay_ms: z.number().int().min(1000).default(60_000),
+      /** `pharos alerts` processes elect one active evaluator in this Kafka consumer group; the others stand by. */
+      leader_group: z.string().min(1).default('pharos-alerts-leader'),
+      /** A dead active evaluator is replaced about this long after its last heartbeat (Kafka's session timeout). */
+      leader_session_timeout_ms: z.number().int().min(6000).max(60_000).default(6000),
       /** Base of alerts' generatorURL, e.g. the dashboard's address. */
       external_url: z.string().default(''),
       external_labels: z.record(z.string(), z.string()).default({}),
@@ -283,11 +397,55 @@ export const configSchema = z.strictObject({
       notify: notifyConfigSchema.optional(),
     })
     .prefault({}),
+  /** Every process publishes its own metrics (`pharos_*`, `job="pharos"`) to the metrics topic. */
+  self_metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      interval_ms: z.number().int().min(1000).default(15_000),
+    })
+    .prefault({}),
   dashboard: z
     .strictObject({
       listen: hostPort.default('127.0.0.1:8080'),
       /** Built React app; served at `/`. */
       static_dir: z.string().optional(),
+      /** The live WebSocket hub (dashboard/server/live/PROTOCOL.md). */
+      live: z
+        .strictObject({
+          /** Recent log records kept for resuming clients; older ones are reported as a gap. */
+          ring_size: z.number().int().min(100).max(1_000_000).default(20_000),
+          /** Rows waiting for one slow client; beyond it the oldest are dropped and counted. */
+          client_queue: z.number().int().min(10).max(100_000).default(2_000),
+          /** Unsent bytes in a client's socket above which nothing more is written to it. */
+          max_buffered_bytes: z.number().int().min(16 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+          max_clients: z.number().int().min(1).max(100_000).default(1_000),
+          max_subscriptions_per_client: z.number().int().min(1).max(1_000).default(32),
+          /** Rows of history (from the warehouse) a new logs subscription starts with. */
+          backfill_rows: z.number().int().min(0).max(5_000).default(200),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** The analysts' read-only SQL console (`POST /api/sql`, page `/sql`; core/clickhouse/sql-console.ts). */
+  sql_console: z
+    .strictObject({
+      /**
+       * Tables a statement may read. A bare name is a table of `clickhouse.database`; `db.table`
+       * names one elsewhere (e.g. `system.parts`). Anything else is refused, `system.*` included.
+       */
+      allowed_tables: z
+        .array(z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, 'expected table or database.table'))
+        .default(['otel_logs', 'metric_samples', 'metric_rollup_1m', 'metric_rollup_1h', 'alert_events', 'warehouse_batches']),
+      /** ClickHouse's `max_execution_time`. At most 25 s: the server connection's HTTP request timeout is 30 s. */
+      max_execution_time_s: z.number().int().min(1).max(25).default(20),
+      /** Rows returned; a longer result is cut and flagged as limited. */
+      max_result_rows: z.number().int().min(1).max(1_000_000).default(10_000),
+      /** ClickHouse's `max_result_bytes` (uncompressed, in memory), with `result_overflow_mode = 'break'`. */
+      max_result_bytes: z.number().int().min(1024).max(1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      /** ClickHouse's `max_rows_to_read`: a statement reading more fails. 0 = no limit. */
+      max_rows_to_read: z.number().int().min(0).default(0),
+      /** Estimated rows above which the page asks before running a statement. */
+      confirm_above_rows: z.number().int().min(0).default(10_000_000),
     })
     .prefault({}),
 });
