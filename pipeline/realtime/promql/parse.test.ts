@@ -183,4 +183,23 @@ describe('errors', () => {
     // The default depth limit stops pathological nesting before the recursion could overflow.
     expect(parseError('-'.repeat(1000) + '1').message).toContain('max nesting depth');
   });
+
+  // Found by test/fuzz: `>/` and `</` lex as 3.x trim operators, unknown to the binary reader (a TypeError, a 500).
+  it('refuses the 3.x trim operators with a parse error', () => {
+    for (const q of ['0>/0', '0</0', 'x >/ y']) expect(parseError(q).message, q).toMatch(/^1:\d+: parse error: a "<\/" or ">\/" trim operator is not supported/);
+  });
+
+  // Found by test/fuzz: lezer's error recovery took ~1 s on 4,000 nested calls (32 KB), so deep
+  // brackets and sign runs are refused by a linear pre-scan before the grammar runs.
+  it('refuses deep nesting of calls, brackets and signs in linear time', () => {
+    const started = performance.now();
+    for (const q of ['sum('.repeat(8000) + '1' + ')'.repeat(8000), 'abs('.repeat(4000) + '1' + ')'.repeat(4000), '('.repeat(16_000) + '1' + ')'.repeat(16_000), '-'.repeat(30_000) + '1', '- '.repeat(20_000) + '1', 'sum('.repeat(8000)]) {
+      expect(parseError(q).message, q.slice(0, 10)).toContain('max nesting depth');
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+    // Up to the limit is still accepted, and a long flat query is not deep.
+    expect(() => parseExpr('('.repeat(199) + '1' + ')'.repeat(199))).not.toThrow();
+    expect(() => parseExpr(Array(150).fill('x').join(' - '))).not.toThrow();
+    expect(() => parseExpr('1 - -1 + +1 - - -1')).not.toThrow();
+  });
 });
