@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Router } from 'express';
 import type { Bus } from '../core/bus/bus.js';
+import type { Principal } from '../core/http/auth.js';
+import { metricLabelsInScope } from '../core/http/scope.js';
 import type { PharosConfig } from '../core/config/schema.js';
 import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/package-root.js';
@@ -152,10 +154,12 @@ export async function startAlerting(opts: { config: PharosConfig; bus: Bus; head
     });
   });
   routes.get('/api/v1/alerts', (_req, res) => {
+    // A scoped token sees alerts of its services and environments only (core/http/scope.ts).
+    const scope = (res.locals.principal as Principal | undefined)?.scope;
     res.json({
       status: 'success',
       data: {
-        alerts: evaluator.alerts().map((a) => ({ group: a.group, rule: a.rule, fingerprint: a.fingerprint, ...a.alert })),
+        alerts: evaluator.alerts().filter((a) => metricLabelsInScope(scope, a.alert.labels)).map((a) => ({ group: a.group, rule: a.rule, fingerprint: a.fingerprint, ...a.alert })),
       },
     });
   });

@@ -100,3 +100,47 @@ export function describeScope(scope: LabelScope | undefined): string {
   if (scope?.environment) parts.push(`environments ${scope.environment.join(', ')}`);
   return parts.join('; ');
 }
+
+/**
+ * Whether a metric series or an alert (Prometheus labels) may be shown to this scope: its `job`
+ * names the service, its `deployment_environment` the environment, as `scopeMatchers` reads them.
+ */
+export function metricLabelsInScope(scope: LabelScope | undefined, labels: Readonly<Record<string, string>>): boolean {
+  return serviceInScope(scope, labels[SERVICE_LABEL]) && environmentInScope(scope, labels[ENVIRONMENT_LABEL]);
+}
+
+/**
+ * A WHERE fragment over a `Map(String, String)` column of Prometheus labels (alert_events'
+ * `Labels`), the SQL twin of `metricLabelsInScope`. `column` is SQL text: pass a constant.
+ */
+export function metricLabelsScopeSql(scope: LabelScope | undefined, column: string, prefix = 'scope'): { sql: string; params: Record<string, string[]> } {
+  const parts: string[] = [];
+  const params: Record<string, string[]> = {};
+  if (scope?.service) {
+    params[`${prefix}_service`] = [...scope.service];
+    parts.push(`${column}['${SERVICE_LABEL}'] IN {${prefix}_service:Array(String)}`);
+  }
+  if (scope?.environment) {
+    params[`${prefix}_environment`] = [...scope.environment];
+    parts.push(`${column}['${ENVIRONMENT_LABEL}'] IN {${prefix}_environment:Array(String)}`);
+  }
+  return { sql: parts.length ? parts.join(' AND ') : '1', params };
+}
+
+/** A silence matcher as Alertmanager's API gives it, reduced to what pinning needs. */
+export interface PinMatcher {
+  name: string;
+  type: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+/**
+ * Whether silences (or other matcher sets acting on alerts) stay inside the scope: for each
+ * dimension the scope restricts, one equality matcher pins a value of the scope. Anything looser
+ * (a regex, a missing matcher) could reach alerts of other teams, so it is refused.
+ */
+export function matchersPinnedToScope(scope: LabelScope | undefined, matchers: readonly PinMatcher[]): boolean {
+  const pins = (label: string, allowed: readonly string[] | undefined): boolean =>
+    !allowed || matchers.some((m) => m.name === label && m.type === '=' && allowed.includes(m.value));
+  return pins(SERVICE_LABEL, scope?.service) && pins(ENVIRONMENT_LABEL, scope?.environment);
+}

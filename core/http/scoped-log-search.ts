@@ -4,11 +4,10 @@
  *   - a service asked for outside the scope is refused (403, saying what the scope is);
  *   - no service asked for, and the scope names services: one search per allowed service, merged
  *     newest first (each is served by the ServiceName primary-key prefix, so this stays cheap);
+ *   - the scope travels in the params (`scope`): the warehouse search puts it in its WHERE
+ *     (logScopeSql), so a page is full whatever the scope restricts;
  *   - every row returned is checked against the scope (environment included), so nothing outside
- *     it leaves even if a filter above were wrong.
- * An environment-only scope is enforced by that last check alone: a page may then hold fewer rows
- * than asked although more exist. The warehouse can do better by adding logScopeSql() to its
- * WHERE; this wrapper stays as the net.
+ *     it leaves even if a filter above were wrong, or a search ignored `scope`.
  */
 import { PharosError } from '../errors.js';
 import type { LogRow, LogSearchParams } from '../model/log-search.js';
@@ -29,8 +28,8 @@ export function scopedSearch<P extends Pick<LogSearchParams, 'service' | 'limit'
   if (isUnrestricted(scope)) return search;
   return async (params) => {
     const services = servicesToSearch(scope, params.service);
-    if (services === undefined) return keep(scope, await search(params));
-    const pages = await Promise.all(services.map((service) => search({ ...params, service })));
+    if (services === undefined) return keep(scope, await search({ ...params, scope }));
+    const pages = await Promise.all(services.map((service) => search({ ...params, service, scope })));
     return keep(scope, pages.flat())
       .sort((a, b) => compareNs(b.timeUnixNano, a.timeUnixNano))
       .slice(0, params.limit);

@@ -9,10 +9,10 @@ import { KafkaBus } from '../../core/bus/kafka-bus.js';
 import type { PharosConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/telemetry/registry.js';
-import { promApiRouter } from './api/prom-api.js';
+import { promApiRouter, tsdbStatusRouter } from './api/prom-api.js';
 import { startRealtimeIngest, type RealtimeIngest } from './ingest.js';
 import { kafkaOffsets } from './kafka-offsets.js';
-import { Head, tsdbStatus } from './tsdb/index.js';
+import { Head } from './tsdb/index.js';
 
 export interface RealtimeService {
   head: Head;
@@ -45,10 +45,7 @@ export async function startRealtime(opts: { bus: Bus; config: PharosConfig; log:
     ...(opts.bus instanceof KafkaBus ? { offsets: kafkaOffsets(opts.bus.kafka, opts.log) } : {}),
   });
   const routes = Router();
-  routes.get('/api/v1/status/tsdb', (req, res) => {
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 10) || 10, 1), 1000);
-    res.json({ status: 'success', data: tsdbStatus(head, limit) });
-  });
+  routes.use(tsdbStatusRouter(head));
   routes.use(promApiRouter({ querier: () => ingest.querier, timeoutMs: rc.query_timeout_ms, maxSamples: rc.max_samples }));
   service = {
     head,

@@ -22,12 +22,18 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PharosError } from '../../core/errors.js';
+import { logScopeSql, type LabelScope } from '../../core/http/scope.js';
 
 export interface DeliveryParams {
   fromNs: bigint;
   toNs: bigint;
   host?: string | undefined;
   source?: string | undefined;
+  /**
+   * Only records of these services and environments are accounted (core/http/scope.ts): a host
+   * or source shows up only with what the caller may see of it.
+   */
+  scope?: LabelScope | undefined;
 }
 
 export interface SeqRange {
@@ -84,7 +90,7 @@ export function deliveryReporter(client: ClickHouseClient, database: string, opt
     const { fromNs, toNs } = params;
     if (fromNs < 0n || toNs <= fromNs) throw new PharosError('bad_request', `time range [${fromNs}, ${toNs}) is empty or negative`);
     const to = toNs > MAX_INT64 ? MAX_INT64 : toNs;
-    const values: Record<string, string | number> = {
+    const values: Record<string, string | number | string[]> = {
       fromNs: fromNs.toString(),
       toNs: to.toString(),
       fromS: min(fromNs / NANOS_PER_SECOND, MAX_DATETIME_SECONDS).toString(),
@@ -107,6 +113,11 @@ export function deliveryReporter(client: ClickHouseClient, database: string, opt
     if (params.source !== undefined && params.source !== '') {
       values.source = params.source;
       where.push("LogAttributes['pharos.source'] = {source:String}");
+    }
+    const scope = logScopeSql(params.scope);
+    if (scope.sql !== '1') {
+      Object.assign(values, scope.params);
+      where.push(scope.sql);
     }
     const scan = (extra: string) => `SELECT ResourceAttributes['host.name'] AS host, LogAttributes['pharos.source'] AS source,
        toUInt64OrNull(LogAttributes['pharos.seq']) AS seq, Timestamp

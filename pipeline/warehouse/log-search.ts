@@ -17,8 +17,12 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PharosError } from '../../core/errors.js';
+import { logScopeSql, type LabelScope } from '../../core/http/scope.js';
 import type { LogRow, LogSearch, LogSearchParams } from '../../core/model/log-search.js';
 import { checkBudget } from './query-budget.js';
+
+/** Query parameters: scalars, and the scope's allowed values as arrays. */
+type QueryValues = Record<string, string | number | string[]>;
 
 /** The search of core/model with what only the warehouse offers on top. */
 export interface WarehouseLogSearchParams extends LogSearchParams {
@@ -26,6 +30,11 @@ export interface WarehouseLogSearchParams extends LogSearchParams {
   attributes?: Readonly<Record<string, string>> | undefined;
   /** `nextCursor` of the previous page: continues after its last row. */
   cursor?: string | undefined;
+  /**
+   * What the caller may see (core/http/scope.ts), applied in the WHERE so a page is full and
+   * counts are true; absent: everything.
+   */
+  scope?: LabelScope | undefined;
 }
 
 export interface LogPage {
@@ -54,6 +63,8 @@ export interface ContextParams {
   before: number;
   /** Newer lines wanted after the line itself (0-1000). */
   after: number;
+  /** Neighbours outside it are skipped in the query, so `before`/`after` count visible lines. */
+  scope?: LabelScope | undefined;
 }
 
 export interface LogContext {
@@ -111,7 +122,7 @@ export class ClickHouseLogSearch implements LogSearch {
   /** A page of matches, newest first, and the cursor of the next one. */
   async searchPage(params: WarehouseLogSearchParams): Promise<LogPage> {
     const { sql, values } = this.build(params);
-    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values, this.budgetRows, 'this log search');
+    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values as Record<string, string | number>, this.budgetRows, 'this log search');
     const rs = await this.client.query({ query: sql, query_params: values, format: 'JSONEachRow' });
     const selected = await rs.json<SelectedRow & { tiebreak: string }>();
     const page: LogPage = { rows: selected.map(toLogRow) };
@@ -135,7 +146,7 @@ FROM ${this.table}
 WHERE ${where.join('\n  AND ')}
 GROUP BY bucket
 SETTINGS max_execution_time = 10, readonly = 1`;
-    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values, this.budgetRows, 'this log histogram');
+    if (this.budgetRows !== undefined) await checkBudget(this.client, sql, values as Record<string, string | number>, this.budgetRows, 'this log histogram');
     const rs = await this.client.query({ query: sql, query_params: values, format: 'JSONEachRow' });
     const counts = new Map((await rs.json<{ bucket: string | number; n: string | number }>()).map((r) => [Number(r.bucket), Number(r.n)]));
     const out: HistogramBucket[] = [];
@@ -155,7 +166,7 @@ SETTINGS max_execution_time = 10, readonly = 1`;
     if (params.service === '') throw new PharosError('bad_request', 'service is required for context');
     const t = params.timeNs;
     if (t < 0n || t > MAX_INT64) throw new PharosError('bad_request', `time ${t} is out of range`);
-    const base = { service: params.service, host: params.host, limit: 1 };
+    const base = { service: params.service, host: params.host, scope: params.scope, limit: 1 };
     const older = params.before === 0 ? [] : await this.selectRows({ ...base, fromNs: max(0n, t - this.contextWindowNs), toNs: t, limit: params.before }, 'DESC');
     const newer = await this.selectRows({ ...base, fromNs: t, toNs: t + this.contextWindowNs, limit: Math.max(1, params.after + 1) }, 'ASC');
     // Lines sharing the line's own time all belong with it; `after` counts from the first of them.
@@ -171,7 +182,7 @@ SETTINGS max_execution_time = 10, readonly = 1`;
   }
 
   /** The SQL text and its parameters; public for tests that check no value is interpolated. */
-  build(params: WarehouseLogSearchParams, order: 'ASC' | 'DESC' = 'DESC'): { sql: string; values: Record<string, string | number> } {
+  build(params: WarehouseLogSearchParams, order: 'ASC' | 'DESC' = 'DESC'): { sql: string; values: QueryValues } {
     if (!Number.isInteger(params.limit) || params.limit < 1) throw new PharosError('bad_request', `limit must be a positive integer, got ${params.limit}`);
     let bounded = params;
     let after: { timeNs: bigint; tiebreak: string } | undefined;
@@ -204,11 +215,11 @@ SETTINGS max_execution_time = 10, readonly = 1`;
     return { sql, values };
   }
 
-  private filters(params: Omit<WarehouseLogSearchParams, 'limit'>): { where: string[]; values: Record<string, string | number>; fromNs: bigint; toNs: bigint } {
+  private filters(params: Omit<WarehouseLogSearchParams, 'limit'>): { where: string[]; values: QueryValues; fromNs: bigint; toNs: bigint } {
     const { fromNs, toNs } = params;
     if (fromNs < 0n || toNs <= fromNs) throw new PharosError('bad_request', `time range [${fromNs}, ${toNs}) is empty or negative`);
     const to = toNs > MAX_INT64 ? MAX_INT64 : toNs;
-    const values: Record<string, string | number> = {
+    const values: QueryValues = {
       fromNs: fromNs.toString(),
       toNs: to.toString(),
       // Whole seconds for TimestampTime, the partition and primary key column: these prune;
@@ -255,6 +266,13 @@ SETTINGS max_execution_time = 10, readonly = 1`;
       values[`av${i}`] = v;
       where.push(`LogAttributes[{ak${i}:String}] = {av${i}:String}`);
     });
+    if (params.scope) {
+      const scope = logScopeSql(params.scope);
+      if (scope.sql !== '1') {
+        Object.assign(values, scope.params);
+        where.push(scope.sql);
+      }
+    }
     return { where, values, fromNs, toNs: to };
   }
 }

@@ -4,11 +4,14 @@
  *
  * Query: `from`, `to` (see time-expr.ts; default the last 24 h), `alertname`, `fingerprint`,
  * `kind` (`state_change` or `notification`), `limit` (1-1000, default 200).
+ * A scoped token (core/http/scope.ts) sees the events of alerts whose `job` and
+ * `deployment_environment` labels are in its scope, as it would see their series.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
+import { metricLabelsScopeSql, type LabelScope } from '../../../core/http/scope.js';
 import { sendError } from '../../../core/http/service-server.js';
 import { formatRfc3339, parseTimeExpr } from '../time-expr.js';
 import { single } from './delivery.js';
@@ -36,6 +39,8 @@ export interface AlertHistoryParams {
   fingerprint?: string | undefined;
   kind?: 'state_change' | 'notification' | undefined;
   limit: number;
+  /** Only alerts whose labels are in this scope; absent: every alert. */
+  scope?: LabelScope | undefined;
 }
 
 export type AlertHistoryReader = (p: AlertHistoryParams) => Promise<AlertHistoryEvent[]>;
@@ -59,10 +64,12 @@ export function clickHouseAlertHistory(client: ClickHouseClient, database: strin
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new PharosError('invalid_config', `invalid database name ${JSON.stringify(database)}`);
   return async (p) => {
     const where = ['Timestamp >= fromUnixTimestamp64Milli(toInt64({fromMs:Int64}))', 'Timestamp < fromUnixTimestamp64Milli(toInt64({toMs:Int64}))'];
-    const values: Record<string, string | number> = { fromMs: p.fromMs, toMs: p.toMs, limit: p.limit };
+    const values: Record<string, string | number | string[]> = { fromMs: p.fromMs, toMs: p.toMs, limit: p.limit };
     if (p.alertname) (where.push('AlertName = {alertname:String}'), (values.alertname = p.alertname));
     if (p.fingerprint) (where.push('Fingerprint = {fingerprint:String}'), (values.fingerprint = p.fingerprint));
     if (p.kind) (where.push('Kind = {kind:String}'), (values.kind = p.kind));
+    const scope = metricLabelsScopeSql(p.scope, 'Labels');
+    if (scope.sql !== '1') (where.push(scope.sql), Object.assign(values, scope.params));
     const rs = await client.query({
       query: `SELECT toUnixTimestamp64Milli(Timestamp) AS at, Fingerprint, AlertName, Labels, Annotations, Kind, State, PreviousState, Value, Receiver, NotificationStatus, Error
 FROM \`${database}\`.alert_events
@@ -97,6 +104,8 @@ export function alertHistoryRoutes(deps: { read: AlertHistoryReader; now?: () =>
     let params: AlertHistoryParams;
     try {
       params = parseAlertHistoryQuery(req.query as Record<string, unknown>, now());
+      const scope = (res.locals.principal as Principal | undefined)?.scope;
+      if (scope) params.scope = scope;
     } catch (err) {
       if (err instanceof PharosError && err.code === 'bad_request') return sendError(res, 400, 'bad_request', err.message);
       throw err;

@@ -3,10 +3,11 @@
  * numbers and the newest record's age over a time range (pipeline/warehouse/delivery.ts).
  *
  * Query: `from`, `to` (see time-expr.ts; default the last hour), `host`, `source`.
+ * A scoped token (core/http/scope.ts) sees what its services and environments delivered only.
  */
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
 import { sendError } from '../../../core/http/service-server.js';
 import type { DeliveryParams, DeliveryReport, DeliveryRow } from '../../../pipeline/warehouse/delivery.js';
 import { formatRfc3339, parseTimeExpr } from '../time-expr.js';
@@ -32,7 +33,8 @@ export function deliveryRoutes(deps: DeliveryRouteDeps): Router {
       const fromNs = parseTimeExpr('from', single(q, 'from') ?? 'now-1h', nowMs);
       const toNs = parseTimeExpr('to', single(q, 'to') ?? 'now', nowMs);
       if (fromNs >= toNs) throw new PharosError('bad_request', `invalid "from": it must be before "to" (from ${formatRfc3339(fromNs)}, to ${formatRfc3339(toNs)})`);
-      params = { fromNs, toNs, host: single(q, 'host') || undefined, source: single(q, 'source') || undefined };
+      const scope = (res.locals.principal as Principal | undefined)?.scope;
+      params = { fromNs, toNs, host: single(q, 'host') || undefined, source: single(q, 'source') || undefined, ...(scope ? { scope } : {}) };
     } catch (err) {
       if (err instanceof PharosError && err.code === 'bad_request') return sendError(res, 400, 'bad_request', err.message);
       throw err;

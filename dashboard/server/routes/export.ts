@@ -7,11 +7,16 @@
  * page by page and written as they come, so memory holds one page whatever the limit. A failure
  * after the first bytes cuts the connection: the client sees an incomplete download, not a short
  * file that looks whole.
+ *
+ * A scoped token (core/http/scope.ts) exports only its services and environments: the scope goes
+ * into the warehouse query, and every row is checked again before it is written.
  */
 import { stringify } from 'csv-stringify/sync';
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
+import { logRowInScope } from '../../../core/http/scope.js';
+import { assertServiceInScope } from '../../../core/http/scoped-log-search.js';
 import { sendError } from '../../../core/http/service-server.js';
 import type { LogRow } from '../../../core/model/log-search.js';
 import type { LogPage, WarehouseLogSearchParams } from '../../../pipeline/warehouse/log-search.js';
@@ -36,6 +41,7 @@ export function exportRoutes(deps: ExportRouteDeps): Router {
     let params: WarehouseLogSearchParams;
     let format: 'ndjson' | 'csv';
     let limit: number;
+    const scope = (res.locals.principal as Principal | undefined)?.scope;
     try {
       const q = req.query as Record<string, unknown>;
       const f = single(q, 'format') ?? 'ndjson';
@@ -45,8 +51,11 @@ export function exportRoutes(deps: ExportRouteDeps): Router {
       limit = limitText === undefined ? DEFAULT_EXPORT_ROWS : /^\d{1,6}$/.test(limitText) ? Number(limitText) : NaN;
       if (!(limit >= 1 && limit <= MAX_EXPORT_ROWS)) throw new PharosError('bad_request', `invalid "limit": ${JSON.stringify(limitText)}; use a whole number from 1 to ${MAX_EXPORT_ROWS}`);
       params = parseLogsQuery({ ...q, limit: undefined }, now());
+      if (params.service) assertServiceInScope(scope, params.service);
+      if (scope) params = { ...params, scope };
     } catch (err) {
       if (err instanceof PharosError && err.code === 'bad_request') return sendError(res, 400, 'bad_request', err.message);
+      if (err instanceof PharosError && err.code === 'forbidden') return sendError(res, 403, 'forbidden', err.message);
       throw err;
     }
 
@@ -66,7 +75,8 @@ export function exportRoutes(deps: ExportRouteDeps): Router {
           res.setHeader('content-disposition', `attachment; filename="pharos-logs-${stamp}.${format === 'csv' ? 'csv' : 'ndjson'}"`);
           if (format === 'csv') res.write(stringify([[...CSV_COLUMNS]]));
         }
-        if (page.rows.length) res.write(format === 'csv' ? stringify(page.rows.map(csvRow)) : page.rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+        const rows = scope ? page.rows.filter((r) => logRowInScope(scope, r)) : page.rows;
+        if (rows.length) res.write(format === 'csv' ? stringify(rows.map(csvRow)) : rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
         written += page.rows.length;
         if (!page.nextCursor) break;
         cursor = page.nextCursor;

@@ -11,7 +11,7 @@ import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
 import { requireRole, type Principal } from '../../../core/http/auth.js';
 import { logRowInScope, type LabelScope } from '../../../core/http/scope.js';
-import { assertServiceInScope, outsideScope, servicesToSearch } from '../../../core/http/scoped-log-search.js';
+import { assertServiceInScope } from '../../../core/http/scoped-log-search.js';
 import { sendError } from '../../../core/http/service-server.js';
 import type { ContextParams, HistogramBucket, HistogramParams, LogContext } from '../../../pipeline/warehouse/log-search.js';
 import { formatRfc3339, parseTimeExpr } from '../time-expr.js';
@@ -74,25 +74,20 @@ async function answer(res: Response, work: () => Promise<unknown>): Promise<void
 const scopeOf = (res: Response): LabelScope | undefined => (res.locals.principal as Principal | undefined)?.scope;
 
 /**
- * Counts of a scoped principal: one histogram per allowed service, summed. Counts cannot be
- * filtered after the fact, so a scope by environment is refused until the warehouse applies
- * logScopeSql() itself.
+ * Counts of a scoped principal: the warehouse applies the scope in its WHERE (logScopeSql), since
+ * counts cannot be filtered after the fact. A service asked for outside the scope is refused.
  */
 async function scopedHistogram(search: LogsExtraRouteDeps['search'], params: HistogramParams, scope: LabelScope | undefined): Promise<HistogramBucket[]> {
   if (!scope?.service && !scope?.environment) return search.histogram(params);
-  if (scope.environment) throw outsideScope(scope, 'a log histogram across environments');
-  const services = servicesToSearch(scope, params.service);
-  if (services === undefined && params.service) return search.histogram(params);
-  // Too many services to search one by one: counts over all of them would show what is not theirs.
-  if (services === undefined) throw outsideScope(scope, 'a log histogram over this many services at once (name one with service=)');
-  const parts = await Promise.all(services.map((service) => search.histogram({ ...params, service })));
-  return parts[0]!.map((b, i) => ({ startNs: b.startNs, count: parts.reduce((n, p) => n + (p[i]?.count ?? 0), 0) }));
+  if (params.service) assertServiceInScope(scope, params.service);
+  return search.histogram({ ...params, scope });
 }
 
-/** Context of a line: its service must be in scope; neighbours outside the scope are dropped. */
+/** Context of a line: its service must be in scope; neighbours outside the scope are skipped. */
 async function scopedContext(search: LogsExtraRouteDeps['search'], params: ContextParams, scope: LabelScope | undefined): Promise<LogContext> {
   assertServiceInScope(scope, params.service);
-  const context = await search.context(params);
+  const context = await search.context({ ...params, scope });
+  // The net under the query's own filter: nothing outside the scope leaves.
   if (!scope?.environment) return context;
   const rows = context.rows.filter((r) => logRowInScope(scope, r));
   const index = context.rows.slice(0, context.index).filter((r) => logRowInScope(scope, r)).length;

@@ -7,12 +7,16 @@
  *
  * Query: `query` (PromQL), `start`, `end` (unix seconds or RFC 3339), `step` (seconds or a
  * duration like `30s`), as Prometheus's `/api/v1/query_range`. The result is Prometheus's matrix.
+ *
+ * A scoped token (core/http/scope.ts) sees its services and environments only: the real-time
+ * store through prom-api's scopedQuerier, the rollups with the scope's matchers in their WHERE.
  */
 import { Router, type Request, type Response } from 'express';
 import { PharosError } from '../../../core/errors.js';
-import { requireRole } from '../../../core/http/auth.js';
+import { requireRole, type Principal } from '../../../core/http/auth.js';
+import { scopeMatchers, type LabelScope } from '../../../core/http/scope.js';
 import { sendError } from '../../../core/http/service-server.js';
-import { parseDurationParam, parseTime } from '../../../pipeline/realtime/api/prom-api.js';
+import { parseDurationParam, parseTime, scopedQuerier } from '../../../pipeline/realtime/api/prom-api.js';
 import { Engine, MAX_POINTS_PER_SERIES } from '../../../pipeline/realtime/promql/engine.js';
 import type { Expr } from '../../../pipeline/realtime/promql/parse.js';
 import { formatFloat, PromQLError } from '../../../pipeline/realtime/promql/value.js';
@@ -55,9 +59,11 @@ export function metricsRangeRoutes(deps: MetricsRangeDeps): Router {
       } catch (err) {
         throw new BadRequest(`invalid "query": ${(err as Error).message}`);
       }
-      const rt = deps.realtime?.();
+      const scope = (res.locals.principal as Principal | undefined)?.scope;
+      const live = deps.realtime?.();
+      const rt = live && { querier: scopedQuerier(live.querier, scope), windowMs: live.windowMs };
       const windowStart = now() - (rt?.windowMs ?? 0);
-      const selector = asSelector(expr);
+      const selector = scopedSelector(asSelector(expr), scope);
       let data: MetricsRangeData;
       if (rt && start >= windowStart) {
         data = await fromRealtime(engine, rt.querier, expr, start, end, step);
@@ -111,6 +117,12 @@ function asSelector(expr: Expr): { name: string; matchers: LabelMatcher[] } | un
   const name = expr.name ?? nameMatcher?.value;
   if (!name) return undefined;
   return { name, matchers: expr.matchers.filter((m) => m.name !== '__name__').map((m) => ({ name: m.name, op: m.type, value: m.value })) };
+}
+
+/** The selector narrowed to the scope: its matchers become part of the rollups' WHERE. */
+function scopedSelector(sel: { name: string; matchers: LabelMatcher[] } | undefined, scope: LabelScope | undefined): { name: string; matchers: LabelMatcher[] } | undefined {
+  if (!sel) return undefined;
+  return { name: sel.name, matchers: [...sel.matchers, ...scopeMatchers(scope).map((m) => ({ name: m.name, op: m.type, value: m.value }))] };
 }
 
 async function fromRealtime(engine: Engine, querier: Querier, expr: Expr, start: number, end: number, step: number): Promise<MetricsRangeData> {

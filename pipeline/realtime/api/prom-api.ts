@@ -9,7 +9,9 @@ import { Engine, MAX_POINTS_PER_SERIES, tooManyPointsMessage } from '../promql/e
 import { parseExpr } from '../promql/parse.js';
 import { formatFloat, PromQLError, type ErrorType, type QueryResult } from '../promql/value.js';
 import type { Principal } from '../../../core/http/auth.js';
-import { scopeMatchers, type LabelScope } from '../../../core/http/scope.js';
+import { describeScope, isUnrestricted, scopeMatchers, type LabelScope } from '../../../core/http/scope.js';
+import type { Head } from '../tsdb/head.js';
+import { tsdbStatus } from '../tsdb/stats.js';
 
 export interface PromApiOptions {
   querier: () => Querier;
@@ -271,4 +273,23 @@ export function scopedQuerier(q: Querier, scope: LabelScope | undefined): Querie
     labelValues: (name, ms, minT, maxT) => q.labelValues(name, narrow(ms), minT, maxT),
     series: (ms, minT, maxT) => q.series(narrow(ms), minT, maxT),
   };
+}
+
+/**
+ * `/api/v1/status/tsdb`: the head's cardinality, `limit` (1-1000, default 10) entries per list.
+ * Its counts span every series and name label values of all of them, so a scoped principal is
+ * refused rather than shown what lies outside its scope.
+ */
+export function tsdbStatusRouter(head: Head): Router {
+  const router = Router();
+  router.get('/api/v1/status/tsdb', (req, res) => {
+    const scope = (res.locals.principal as Principal | undefined)?.scope;
+    if (!isUnrestricted(scope)) {
+      res.status(403).json({ status: 'error', errorType: 'forbidden', error: `the TSDB status counts every series; this token may see ${describeScope(scope)} only: use /api/v1/series or count by (__name__) ({__name__=~".+"}) instead` });
+      return;
+    }
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 10) || 10, 1), 1000);
+    res.json({ status: 'success', data: tsdbStatus(head, limit) });
+  });
+  return router;
 }
