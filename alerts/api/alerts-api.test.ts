@@ -20,7 +20,11 @@ afterEach(async () => {
 async function setup() {
   const clock = new FakeClock(T0);
   const n = await Notifications.start({
-    config: notifyConfigSchema.parse({ route: { receiver: 'null', group_wait: '1h' }, receivers: [{ name: 'null' }] }),
+    config: notifyConfigSchema.parse({
+      route: { receiver: 'null', group_wait: '1h' },
+      receivers: [{ name: 'null' }],
+      time_intervals: [{ name: 'weekend', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] }],
+    }),
     log: silentLogger(),
     clock,
   });
@@ -52,6 +56,16 @@ async function setup() {
 }
 
 describe('alerts API', () => {
+  it('shows the time intervals to a viewer: active now, next start and end', async () => {
+    const { call } = await setup();
+    // T0 is Monday 2026-11-23 12:00 UTC.
+    expect(await call('GET', '/api/v2/time_intervals', VIEWER)).toEqual({
+      status: 200,
+      body: [{ name: 'weekend', active: false, nextStart: '2026-11-28T00:00:00.000Z', nextEnd: '2026-11-30T00:00:00.000Z' }],
+    });
+    expect((await call('GET', '/api/v2/time_intervals', 'not-a-token-0123456789')).status).toBe(401);
+  });
+
   it('creates a silence as operator, shows the alert as suppressed, and expires it', async () => {
     const { n, call } = await setup();
     await n.put([alert({ alertname: 'DiskFull', host: 'db1' }, T0, T0 + 60_000)]);
@@ -68,7 +82,7 @@ describe('alerts API', () => {
 
     const alerts = await call('GET', '/api/v2/alerts', VIEWER);
     expect(alerts.body).toEqual([
-      expect.objectContaining({ labels: { alertname: 'DiskFull', host: 'db1' }, receivers: [{ name: 'null' }], status: { state: 'suppressed', silencedBy: [id], inhibitedBy: [] } }),
+      expect.objectContaining({ labels: { alertname: 'DiskFull', host: 'db1' }, receivers: [{ name: 'null' }], status: { state: 'suppressed', silencedBy: [id], inhibitedBy: [], mutedBy: [] } }),
     ]);
     const list = await call('GET', '/api/v2/silences', VIEWER);
     expect(list.body).toEqual([expect.objectContaining({ id, status: { state: 'active' }, createdBy: 'alice (op)', matchers: silence.matchers })]);

@@ -6,6 +6,7 @@
 import { Router, json, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { requireRole, type Principal } from '../../core/http/auth.js';
+import { describeScope, matchersPinnedToScope, metricLabelsInScope } from '../../core/http/scope.js';
 import type { Notifications } from '../notify/notifier.js';
 import { SilenceError, silenceState, NO_END, type Silence } from '../notify/silences.js';
 import type { MatchType } from '../notify/matchers.js';
@@ -46,6 +47,17 @@ export function gettableSilence(s: Silence, nowMs: number) {
   };
 }
 
+const scopeOf = (res: Response) => (res.locals.principal as Principal | undefined)?.scope;
+
+/** A scoped token may only silence what it sees: matchers pinning `job` (and environment) to its scope. */
+function outOfScope(res: Response, scope: Principal['scope']): void {
+  res.status(403).json({
+    status: 'error',
+    errorType: 'forbidden',
+    error: `this token may only silence alerts of ${describeScope(scope)}: pin them with ${[scope?.service ? 'job="<service>"' : '', scope?.environment ? 'deployment_environment="<environment>"' : ''].filter(Boolean).join(' and ')}`,
+  });
+}
+
 function badRequest(res: Response, error: string): void {
   res.status(400).json({ status: 'error', errorType: 'bad_data', error });
 }
@@ -61,6 +73,8 @@ export function alertsApiRouter(n: Notifications, clock: { now(): number } = { n
     const out = n
       .list()
       .filter((s) => (s.silencedBy.length ? silenced : true) && (s.inhibitedBy.length ? inhibited : true) && (s.state === 'active' ? active : true))
+      // A scoped token sees alerts of its services and environments only (core/http/scope.ts).
+      .filter((s) => metricLabelsInScope(scopeOf(res), s.alert.labels))
       .map((s) => ({
         labels: s.alert.labels,
         annotations: s.alert.annotations,
@@ -70,9 +84,15 @@ export function alertsApiRouter(n: Notifications, clock: { now(): number } = { n
         generatorURL: s.alert.generatorURL,
         fingerprint: s.alert.fingerprint,
         receivers: s.receivers.map((name) => ({ name })),
-        status: { state: s.state, silencedBy: s.silencedBy, inhibitedBy: s.inhibitedBy },
+        status: { state: s.state, silencedBy: s.silencedBy, inhibitedBy: s.inhibitedBy, mutedBy: s.mutedBy },
       }));
     res.json(out);
+  });
+
+  // Pharos extension: the config's recurring windows (read-only; they change with the config).
+  r.get('/api/v2/time_intervals', requireRole('viewer'), (_req: Request, res: Response) => {
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    res.json(n.timeIntervalStatus().map((t) => ({ name: t.name, active: t.active, nextStart: iso(t.nextStartMs), nextEnd: iso(t.nextEndMs) })));
   });
 
   r.get('/api/v2/silences', requireRole('viewer'), (_req: Request, res: Response) => {
@@ -90,6 +110,11 @@ export function alertsApiRouter(n: Notifications, clock: { now(): number } = { n
     const parsed = postableSilence.safeParse(req.body);
     if (!parsed.success) return badRequest(res, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const b = parsed.data;
+    const scope = scopeOf(res);
+    const old = b.id !== undefined ? n.silences.get(b.id) : undefined;
+    if (!matchersPinnedToScope(scope, b.matchers.map((m) => ({ name: m.name, type: matchType(m), value: m.value }))) || (old && !matchersPinnedToScope(scope, old.matchers))) {
+      return outOfScope(res, scope);
+    }
     // Updating means expiring the old one and creating a new one, as Alertmanager does.
     if (b.id !== undefined) {
       if (!n.silences.get(b.id)) return void res.status(404).json({ status: 'error', errorType: 'not_found', error: 'no such silence' });
@@ -116,7 +141,9 @@ export function alertsApiRouter(n: Notifications, clock: { now(): number } = { n
 
   r.delete('/api/v2/silence/:id', requireRole('operator'), async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    if (!n.silences.get(id)) return void res.status(404).json({ status: 'error', errorType: 'not_found', error: 'no such silence' });
+    const silence = n.silences.get(id);
+    if (!silence) return void res.status(404).json({ status: 'error', errorType: 'not_found', error: 'no such silence' });
+    if (!matchersPinnedToScope(scopeOf(res), silence.matchers)) return outOfScope(res, scopeOf(res));
     n.silences.expire(id);
     await n.silencesPersisted();
     res.status(200).json({});

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseDurationMs as parseDuration } from '../rules/duration.js';
 import { parseMatchers } from './matchers.js';
 import { checkOncallRefs, oncallConfigSchema, policyNames } from '../oncall/config.js';
+import { timeIntervalsSchema } from './time-intervals.js';
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
   error: (i) => `invalid duration "${String(i.input)}": expected e.g. 30s, 5m, 1h30m`,
@@ -35,6 +36,10 @@ export interface RouteConfig {
   routes?: RouteConfig[] | undefined;
   /** Pages the alerts of this route through an on-call escalation policy (`oncall.escalation_policies`). */
   escalation_policy?: string | undefined;
+  /** Names from `time_intervals`: no notifications while inside one. Not inherited (as in Alertmanager). */
+  mute_time_intervals?: string[] | undefined;
+  /** Names from `time_intervals`: notifications only while inside one. Not inherited (as in Alertmanager). */
+  active_time_intervals?: string[] | undefined;
 }
 
 export const routeSchema: z.ZodType<RouteConfig> = z.lazy(() =>
@@ -51,6 +56,8 @@ export const routeSchema: z.ZodType<RouteConfig> = z.lazy(() =>
     continue: z.boolean().optional(),
     routes: z.array(routeSchema).optional(),
     escalation_policy: z.string().min(1).optional(),
+    mute_time_intervals: z.array(z.string().min(1)).optional(),
+    active_time_intervals: z.array(z.string().min(1)).optional(),
   }),
 );
 
@@ -140,6 +147,10 @@ export const notifyConfigSchema = z
     route: routeSchema,
     receivers: z.array(receiver).min(1),
     inhibit_rules: z.array(inhibitRule).default([]),
+    /** Named recurring windows (Alertmanager `time_intervals`) for routes' mute/active_time_intervals. */
+    time_intervals: timeIntervalsSchema,
+    /** Alertmanager's older name for `time_intervals` (before 0.24), accepted so old configs load. */
+    mute_time_intervals: timeIntervalsSchema,
     /** Receives a group's notification when its own receiver has failed `fallback_after_failures` deliveries in a row. */
     fallback_receiver: z.string().min(1).optional(),
     fallback_after_failures: z.number().int().min(1).default(3),
@@ -187,6 +198,25 @@ export const notifyConfigSchema = z
       }
       r.routes?.forEach((c2, i) => checkPolicy(c2, [...path, 'routes', i]));
     };
+    const intervals = new Set<string>();
+    for (const key of ['time_intervals', 'mute_time_intervals'] as const) {
+      c[key].forEach((t, i) => {
+        if (intervals.has(t.name)) ctx.addIssue({ code: 'custom', path: [key, i, 'name'], message: `duplicate time interval "${t.name}"` });
+        intervals.add(t.name);
+      });
+    }
+    for (const key of ['mute_time_intervals', 'active_time_intervals'] as const) {
+      if (c.route[key]?.length) ctx.addIssue({ code: 'custom', path: ['route', key], message: `the root route must not have ${key}` });
+    }
+    const checkIntervals = (r: RouteConfig, path: (string | number)[]) => {
+      for (const key of ['mute_time_intervals', 'active_time_intervals'] as const) {
+        r[key]?.forEach((name, i) => {
+          if (!intervals.has(name)) ctx.addIssue({ code: 'custom', path: [...path, key, i], message: `undefined time interval "${name}"` });
+        });
+      }
+      r.routes?.forEach((c2, i) => checkIntervals(c2, [...path, 'routes', i]));
+    };
+    checkIntervals(c.route, ['route']);
     check(c.route, ['route']);
     checkPolicy(c.route, ['route']);
     checkOncallRefs(c.oncall, names, (path, message) => ctx.addIssue({ code: 'custom', path, message }));

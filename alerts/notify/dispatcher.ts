@@ -4,11 +4,14 @@
  * Each flush runs the pipeline with the tick's time as "now"; dedup decides whether anything is
  * actually sent (something changed, or repeat_interval elapsed). Pharos extension: with
  * group_interval 0 a group flushes on every change instead of on ticks.
+ * A route inside a mute time interval (or outside its active ones) sends nothing and records
+ * nothing, as Alertmanager's TimeMuteStage; the first flush after the window pages what still fires.
  */
 import type { Logger } from '../../core/log.js';
 import type { Alert, Clock, Labels } from '../model.js';
 import type { Route } from './route.js';
 import { isFiring, type Stage } from './stages.js';
+import type { TimeIntervals } from './time-intervals.js';
 
 class AggrGroup {
   readonly alerts = new Map<string, Alert>();
@@ -16,6 +19,8 @@ class AggrGroup {
   private running = false;
   private again: { silenceEnded: boolean } | undefined;
   private silenceEnded = false;
+  /** A flush was skipped because of a time interval: the first flush after it counts as a silence end. */
+  private mutedByTime = false;
 
   constructor(
     readonly key: string,
@@ -49,26 +54,37 @@ class AggrGroup {
     this.running = true;
     const nowMs = this.d.clock.now();
     const snapshot = [...this.alerts.values()];
-    const silenceEnded = this.silenceEnded;
-    this.silenceEnded = false;
     const o = this.route.opts;
+    const timeMute = this.d.routeMuted(this.route, nowMs);
+    const silenceEnded = this.silenceEnded || (!timeMute.muted && this.mutedByTime);
+    this.silenceEnded = false;
     try {
-      await this.d.pipeline.exec(
-        {
-          receiver: o.receiver,
-          groupKey: this.key,
-          groupLabels: this.labels,
-          nowMs,
-          repeatIntervalMs: o.repeatIntervalMs,
-          signal: this.d.abort.signal,
-          log: this.d.log,
-          ...(silenceEnded ? { silenceEnded } : {}),
-          ...(o.escalationPolicy !== undefined ? { escalationPolicy: o.escalationPolicy } : {}),
-        },
-        snapshot,
-      );
+      if (timeMute.muted) {
+        this.mutedByTime = true;
+        this.d.log.debug({ group_key: this.key, receiver: o.receiver, muted_by: timeMute.by }, 'route is in a mute time interval; nothing sent');
+      } else {
+        await this.d.pipeline.exec(
+          {
+            receiver: o.receiver,
+            groupKey: this.key,
+            groupLabels: this.labels,
+            nowMs,
+            repeatIntervalMs: o.repeatIntervalMs,
+            signal: this.d.abort.signal,
+            log: this.d.log,
+            ...(silenceEnded ? { silenceEnded } : {}),
+            ...(o.escalationPolicy !== undefined ? { escalationPolicy: o.escalationPolicy } : {}),
+          },
+          snapshot,
+        );
+        // Cleared only once delivered: a failed first flush after the window retries as one.
+        this.mutedByTime = false;
+      }
       // Resolved alerts were delivered (or did not need to be): forget them unless they changed meanwhile.
-      for (const a of snapshot) if (!isFiring(a, nowMs) && this.alerts.get(a.fingerprint) === a) this.alerts.delete(a.fingerprint);
+      // While muted they stay (unlike Alertmanager), so the resolve of a page sent before the window
+      // goes out after it and ends the alert's escalation.
+      if (!timeMute.muted)
+        for (const a of snapshot) if (!isFiring(a, nowMs) && this.alerts.get(a.fingerprint) === a) this.alerts.delete(a.fingerprint);
     } catch (err) {
       if (this.d.stopped) return;
       this.d.log.error({ group_key: this.key, receiver: o.receiver, err: (err as Error).message }, 'notification failed; retried at the next group interval');
@@ -86,6 +102,8 @@ class AggrGroup {
       this.silenceEnded ||= again.silenceEnded;
       this.schedule(0);
     } else if (o.groupIntervalMs > 0) this.schedule(o.groupIntervalMs);
+    // group_interval 0 and muted: wake when the window may end, so a firing alert pages at once then.
+    else if (timeMute.muted && timeMute.untilMs !== undefined) this.schedule(Math.min(Math.max(0, timeMute.untilMs - nowMs), o.repeatIntervalMs, 2 ** 31 - 1));
     // group_interval 0: every change flushes at once (see Dispatcher.put), so only a repeat is left to wake for.
     else this.schedule(Math.min(o.repeatIntervalMs, 2 ** 31 - 1));
   }
@@ -108,7 +126,27 @@ export class Dispatcher {
     readonly pipeline: Stage,
     readonly clock: Clock,
     readonly log: Logger,
+    readonly intervals?: TimeIntervals,
   ) {}
+
+  /** Whether a route's time intervals mute it at `nowMs`, and until when. */
+  routeMuted(r: Route, nowMs: number, withUntil = r.opts.groupIntervalMs === 0): { muted: boolean; by: string[]; untilMs?: number | undefined } {
+    const o = r.opts;
+    if (!this.intervals || (o.muteTimeIntervals.length === 0 && o.activeTimeIntervals.length === 0)) return { muted: false, by: [] };
+    return this.intervals.routeMuted(o.muteTimeIntervals, o.activeTimeIntervals, nowMs, withUntil);
+  }
+
+  /** Names of the time intervals muting these labels, when every route taking them is muted; else empty. */
+  timeMutedBy(labels: Labels, nowMs: number): string[] {
+    const states = this.route.match(labels).map((r) => this.routeMuted(r, nowMs, false));
+    return states.every((s) => s.muted) ? [...new Set(states.flatMap((s) => s.by))] : [];
+  }
+
+  /** Whether every route paging these labels through an escalation policy is muted by a time interval now. */
+  escalationMuted(labels: Labels, nowMs: number): boolean {
+    const rs = this.route.match(labels).filter((r) => r.opts.escalationPolicy !== undefined);
+    return rs.length > 0 && rs.every((r) => this.routeMuted(r, nowMs, false).muted);
+  }
 
   put(alert: Alert): void {
     if (this.stopped) return;

@@ -306,3 +306,102 @@ describe('Notifications', () => {
     expect(text).toMatch(/pharos_alerts_notification_latency_seconds_count\{receiver="oncall\/webhook\[0\]"\} 1/);
   });
 });
+
+describe('mute_time_intervals', () => {
+  // 2026-11-27 is a Friday; the window is the weekend (Saturday and Sunday, UTC).
+  const FRI = Date.UTC(2026, 10, 27, 23, 50, 0);
+  const MON = Date.UTC(2026, 10, 30, 0, 0, 0);
+  const windowed = (over: Record<string, unknown> = {}): Partial<NotifyConfigInput> => ({
+    route: {
+      receiver: 'oncall',
+      group_by: ['alertname'],
+      group_wait: '0s',
+      group_interval: '0s',
+      repeat_interval: '4h',
+      routes: [{ matchers: ['env="staging"'], mute_time_intervals: ['weekend-maintenance'], escalation_policy: 'staging', ...over }],
+    },
+    time_intervals: [{ name: 'weekend-maintenance', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] }],
+    oncall: { escalation_policies: [{ name: 'staging', levels: [{ targets: [{ receiver: 'fallback' }], escalate_after: '15m' }, { targets: [{ receiver: 'fallback' }] }] }] },
+  });
+  const staging = (startsAt: number) => alert({ alertname: 'DiskFull', env: 'staging' }, startsAt, MON + 86_400_000);
+
+  it('pages nothing inside the window, then the still-firing alert once, as the window ends', async () => {
+    const clock = new FakeClock(MON - 3600_000);
+    const n = await start(clock, windowed());
+    await n.put([staging(clock.now())]);
+    clock.advance(0);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(10 * 60_000);
+      await n.put([staging(MON - 3600_000)]);
+      await settle();
+    }
+    expect(hook.bodies).toHaveLength(0);
+    expect(fallback.bodies).toHaveLength(0);
+    expect(n.list()[0]).toMatchObject({ state: 'suppressed', mutedBy: ['weekend-maintenance'], silencedBy: [] });
+    expect(n.timeIntervalStatus()).toEqual([{ name: 'weekend-maintenance', active: true, nextEndMs: MON, nextStartMs: Date.UTC(2026, 11, 5) }]);
+
+    clock.advance(MON - clock.now());
+    await until(() => hook.bodies.length === 1 && fallback.bodies.length === 1, 'the page and the first escalation level as the window ends');
+    expect(hook.bodies[0]).toMatchObject({ status: 'firing', groupLabels: { alertname: 'DiskFull' } });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(60_000);
+      await n.put([staging(MON - 3600_000)]);
+      await settle();
+    }
+    expect(hook.bodies).toHaveLength(1);
+  });
+
+  it('holds an escalation already under way while the window lasts', async () => {
+    const clock = new FakeClock(FRI);
+    const n = await start(clock, windowed());
+    await n.put([staging(FRI)]);
+    clock.advance(0);
+    await until(() => hook.bodies.length === 1 && fallback.bodies.length === 1, 'the page and level one before the window');
+    // Level two is due at 00:05 Saturday, inside the window.
+    for (let t = clock.now(); t < MON - 3600_000; t += 3600_000) {
+      clock.advance(3600_000);
+      await settle();
+    }
+    expect(fallback.bodies).toHaveLength(1);
+    expect(hook.bodies).toHaveLength(1);
+    clock.advance(MON - clock.now());
+    // The group flushes at once (a window end counts like a silence end); the escalation resumes within its step.
+    await until(() => hook.bodies.length === 2, 'the notification as the window ends');
+    clock.advance(15 * 60_000);
+    await until(() => fallback.bodies.length === 2, 'the next escalation level after the window');
+  });
+
+  it('sends the resolve of a page from before the window after it, and ends its escalation', async () => {
+    const clock = new FakeClock(FRI);
+    const n = await start(clock, windowed());
+    await n.put([staging(FRI)]);
+    clock.advance(0);
+    await until(() => hook.bodies.length === 1 && fallback.bodies.length === 1, 'the page and level one before the window');
+    clock.advance(3600_000);
+    await n.put([alert({ alertname: 'DiskFull', env: 'staging' }, FRI, clock.now())]);
+    clock.advance(0);
+    await settle();
+    expect(hook.bodies).toHaveLength(1);
+    clock.advance(MON - clock.now());
+    await until(() => hook.bodies.length === 2, 'the resolve as the window ends');
+    expect(hook.bodies[1]).toMatchObject({ status: 'resolved' });
+    // The escalation ended with the resolve: no second level (fallback gets at most the resolve).
+    clock.advance(3600_000);
+    await settle();
+    expect((fallback.bodies as WebhookMessage[]).filter((b) => b.status === 'firing')).toHaveLength(1);
+  });
+
+  it('with active_time_intervals notifies only inside them', async () => {
+    const clock = new FakeClock(FRI - 12 * 3600_000);
+    const n = await start(clock, windowed({ mute_time_intervals: undefined, active_time_intervals: ['weekend-maintenance'], escalation_policy: undefined }));
+    await n.put([staging(clock.now())]);
+    clock.advance(0);
+    await settle();
+    clock.advance(3600_000);
+    await settle();
+    expect(hook.bodies).toHaveLength(0);
+    clock.advance(Date.UTC(2026, 10, 28) - clock.now());
+    await until(() => hook.bodies.length === 1, 'the page as the active interval starts');
+    expect(fallback.bodies).toHaveLength(0);
+  });
+});

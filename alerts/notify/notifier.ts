@@ -24,6 +24,7 @@ import { FileSilenceStore, Silences, type Silence, type SilenceEvent, type Silen
 import { SlackNotifier } from './slack.js';
 import { byReceiver, fanout, isFiring, sequence, stage, type Notifier, type Stage } from './stages.js';
 import { WebhookNotifier } from './webhook.js';
+import { TimeIntervals, type IntervalStatus } from './time-intervals.js';
 import { buildPolicies, buildSchedules } from '../oncall/build.js';
 import { Escalations, type EscalationRecord } from '../oncall/escalation.js';
 import type { Schedule } from '../oncall/schedule.js';
@@ -58,6 +59,8 @@ export interface AlertStatus {
   state: AlertState;
   silencedBy: string[];
   inhibitedBy: string[];
+  /** Time intervals muting every route the alert takes (Alertmanager `mutedBy`). */
+  mutedBy: string[];
   receivers: string[];
   updatedAt: number;
 }
@@ -83,6 +86,8 @@ export class Notifications implements AlertSink {
   /** On-call escalation of alerts routed to an escalation policy; acknowledged through the API. */
   readonly escalations: Escalations;
   readonly schedules: ReadonlyMap<string, Schedule>;
+  /** The config's named `time_intervals`, muting or activating routes. */
+  readonly timeIntervals: TimeIntervals;
 
   /** Loads the notification log before accepting alerts, so nothing already sent is sent again. */
   static async start(opts: NotificationsOptions): Promise<Notifications> {
@@ -178,12 +183,19 @@ export class Notifications implements AlertSink {
     const pagers = new Map<string, Stage>();
     for (const [name, list] of integrations) pagers.set(name, fanout(...list.map((i) => onlyWhatIsSent(i, deliver(i)))));
     this.schedules = buildSchedules(cfg.oncall);
+    this.timeIntervals = new TimeIntervals([...cfg.time_intervals, ...cfg.mute_time_intervals]);
     this.escalations = new Escalations({
       policies: buildPolicies(cfg.oncall),
       schedules: this.schedules,
       clock: this.clock,
       store: opts.escalationStore ?? (cfg.escalation_state_file ? new FileKeyedStore<EscalationRecord>(cfg.escalation_state_file) : new MemoryKeyedStore<EscalationRecord>()),
-      isMuted: (a) => this.inhibitor.mutedBy(a.labels, this.clock.now()).length > 0 || this.silences.mutedBy(a.labels, this.clock.now()).length > 0,
+      // A route in a mute time interval pages no one: its escalation waits, as its group does.
+      isMuted: (a) =>
+        this.inhibitor.mutedBy(a.labels, this.clock.now()).length > 0 ||
+        this.silences.mutedBy(a.labels, this.clock.now()).length > 0 ||
+        this.dispatcher.escalationMuted(a.labels, this.clock.now()) ||
+        // Resolved while muted: its group sends the resolve (and ends the escalation) at its next flush.
+        this.knownResolved(a.fingerprint),
       page: async (receivers, alert, rec) => {
         const nowMs = this.clock.now();
         await Promise.all(
@@ -210,7 +222,7 @@ export class Notifications implements AlertSink {
       return alerts;
     });
     const pipeline = sequence(muteStage(this.inhibitor), muteStage(this.silences), escalate, byReceiver(pipelines));
-    this.dispatcher = new Dispatcher(new Route(cfg.route), pipeline, this.clock, this.log);
+    this.dispatcher = new Dispatcher(new Route(cfg.route), pipeline, this.clock, this.log, this.timeIntervals);
   }
 
   async put(alerts: readonly Alert[]): Promise<void> {
@@ -234,11 +246,13 @@ export class Notifications implements AlertSink {
       if (!opts.includeResolved && !isFiring(alert, now)) continue;
       const silencedBy = this.silences.mutedBy(alert.labels, now);
       const inhibitedBy = this.inhibitor.mutedBy(alert.labels, now);
+      const mutedBy = this.dispatcher.timeMutedBy(alert.labels, now);
       out.push({
         alert,
-        state: silencedBy.length || inhibitedBy.length ? 'suppressed' : 'active',
+        state: silencedBy.length || inhibitedBy.length || mutedBy.length ? 'suppressed' : 'active',
         silencedBy,
         inhibitedBy,
+        mutedBy,
         receivers: this.dispatcher.receivers(alert.labels),
         updatedAt,
       });
@@ -253,6 +267,12 @@ export class Notifications implements AlertSink {
     return [...this.alerts.values()].filter((e) => isFiring(e.alert, now) && matchesAll(c, e.alert.labels)).map((e) => e.alert.labels);
   }
 
+  /** Each named time interval: active now, and its next start and end. */
+  timeIntervalStatus(): IntervalStatus[] {
+    const now = this.clock.now();
+    return this.timeIntervals.list().map((t) => t.status(now));
+  }
+
   /** Resolves once the last silence change is on disk (the API awaits it before answering). */
   silencesPersisted(): Promise<void> {
     return this.silencesSaved;
@@ -262,6 +282,12 @@ export class Notifications implements AlertSink {
     this.escalations.stop();
     this.dispatcher.stop();
     this.silences.stop();
+  }
+
+  /** An alert this instance has seen resolve (unknown ones, e.g. just after a restart, are not). */
+  private knownResolved(fingerprint: string): boolean {
+    const e = this.alerts.get(fingerprint);
+    return e !== undefined && !isFiring(e.alert, this.clock.now());
   }
 
   private firingLabels(now: number): Labels[] {

@@ -112,3 +112,17 @@ describe('config', () => {
     expect(r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['route.routes.0.receiver: undefined receiver "b"', 'fallback_receiver: undefined receiver "c"']);
   });
 });
+
+describe('route time intervals', () => {
+  it('apply to the route naming them only: children do not inherit them (as in Alertmanager)', () => {
+    const cfg = notifyConfigSchema.parse({
+      route: { receiver: 'a', routes: [{ matchers: ['env="staging"'], mute_time_intervals: ['w'], active_time_intervals: ['w'], routes: [{ matchers: ['team="db"'] }] }] },
+      receivers: [{ name: 'a' }],
+      time_intervals: [{ name: 'w', time_intervals: [{ weekdays: ['saturday', 'sunday'] }] }],
+    });
+    const [staging] = new Route(cfg.route).match({ env: 'staging', team: 'web' });
+    expect(staging!.opts).toMatchObject({ muteTimeIntervals: ['w'], activeTimeIntervals: ['w'] });
+    const [db] = new Route(cfg.route).match({ env: 'staging', team: 'db' });
+    expect(db!.opts).toMatchObject({ muteTimeIntervals: [], activeTimeIntervals: [] });
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The route tree (Alertmanager `dispatch/route.go`): an alert goes down the first matching child,
  * and on to later siblings only while the matched child has `continue: true`; a route no child
- * matches takes the alert itself. Children inherit unset settings from their parent.
+ * matches takes the alert itself. Children inherit unset settings from their parent,
+ * except mute/active_time_intervals, which apply to the route that names them only.
  */
 import type { Labels } from '../model.js';
 import type { RouteConfig } from './config.js';
@@ -17,6 +18,9 @@ export interface RouteOpts {
   repeatIntervalMs: number;
   /** On-call escalation policy paging this route's alerts (inherited). */
   escalationPolicy?: string | undefined;
+  /** Time interval names; set per route, never inherited (Alertmanager `dispatch/route.go`). */
+  muteTimeIntervals: readonly string[];
+  activeTimeIntervals: readonly string[];
 }
 
 const DEFAULTS = { groupWaitMs: 30_000, groupIntervalMs: 300_000, repeatIntervalMs: 4 * 3600_000 };
@@ -40,6 +44,8 @@ export class Route {
       groupIntervalMs: cfg.group_interval !== undefined ? durationMs(cfg.group_interval) : (p?.groupIntervalMs ?? DEFAULTS.groupIntervalMs),
       repeatIntervalMs: cfg.repeat_interval !== undefined ? durationMs(cfg.repeat_interval) : (p?.repeatIntervalMs ?? DEFAULTS.repeatIntervalMs),
       escalationPolicy: cfg.escalation_policy ?? p?.escalationPolicy,
+      muteTimeIntervals: cfg.mute_time_intervals ?? [],
+      activeTimeIntervals: cfg.active_time_intervals ?? [],
     };
     this.key = parent ? `${parent.key}/${formatMatchers(this.matchers)}` : '{}';
     const children = (cfg.routes ?? []).map((c) => new Route(c, this));
