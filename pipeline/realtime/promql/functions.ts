@@ -232,7 +232,7 @@ function labelReplace(args: Value[]): Value {
   const repl = str(args[2]);
   const src = str(args[3]);
   const regexStr = str(args[4]);
-  let re: RegExp;
+  let re: ReturnType<typeof compileRegex>;
   try {
     re = compileRegex(regexStr);
   } catch (err) {

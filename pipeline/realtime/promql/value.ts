@@ -1,7 +1,7 @@
 /**
  * Values the PromQL engine passes between nodes, label helpers, and the errors it raises.
  */
-import { compileAnchoredRe2 } from '../re2.js';
+import { compileAnchoredRe2, type Re2 } from '../re2.js';
 import type { Labels } from '../storage.js';
 
 export type { Labels };
@@ -179,13 +179,13 @@ export function formatFloat(v: number): string {
   return sign + '0.' + '0'.repeat(-exp - 1) + digits;
 }
 
-const regexCache = new Map<string, RegExp>();
+const regexCache = new Map<string, Re2>();
 
 /** Compiles a Prometheus (RE2) regex, fully anchored as Prometheus anchors matchers. */
-export function compileRegex(re: string): RegExp {
+export function compileRegex(re: string): Re2 {
   const cached = regexCache.get(re);
   if (cached) return cached;
-  let out: RegExp;
+  let out: Re2;
   try {
     out = compileAnchoredRe2(re);
   } catch (err) {

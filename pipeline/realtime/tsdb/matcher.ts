@@ -3,7 +3,7 @@
  * series lacks counts as the empty string (so `job=""` selects series without `job`, and
  * `job=~"a|"` those with job "a" or none).
  */
-import { compileAnchoredRe2 } from '../re2.js';
+import { compileAnchoredRe2, type Re2 } from '../re2.js';
 import { PharosError } from '../../../core/errors.js';
 import type { LabelMatcher } from '../storage.js';
 
@@ -43,10 +43,10 @@ function build(m: LabelMatcher): MatchFn {
   }
 }
 
-function anchored(m: LabelMatcher): RegExp {
+function anchored(m: LabelMatcher): Re2 {
   try {
     // `s`: as Prometheus 2.x (RE2 with (?s)), `.` also matches a newline inside a label value.
-    return compileAnchoredRe2(m.value, 's');
+    return compileAnchoredRe2(m.value, true);
   } catch (err) {
     throw new PharosError('bad_request', `invalid regular expression ${JSON.stringify(m.value)} in matcher on label ${m.name}: ${(err as Error).message}`, false, { cause: err });
   }
