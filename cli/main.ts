@@ -68,7 +68,7 @@ program
 program
   .command('chaos')
   .description('Run the stack as separate processes on a local Kafka broker, feed it numbered log lines and metric samples, inject faults (kill, restart, pause the broker, pipeline, collector, alert evaluator; rotate files under load), then check that every line and sample was stored exactly once and the chaos alert paged once and resolved once. Exits 0 when nothing was lost, repeated or missed, 1 when something was, 2 when the run could not complete.')
-  .option('-s, --scenario <name|file>', 'built-in scenario (ci: ~2 min, standard: ~6 min) or a YAML scenario file', 'ci')
+  .option('-s, --scenario <name|file>', 'built-in scenario (ci: ~3 min, standard: ~7 min) or a YAML scenario file', 'ci')
   .option('--work-dir <dir>', 'where process logs and data go (default: a new temporary directory)')
   .option('--json', 'print the report as JSON')
   .option('--break-deduplication', 'self-test of the checks: the pipeline inserts without deduplication tokens, so the run must fail')

@@ -23,15 +23,26 @@ export class LineGenerator {
   constructor(
     readonly file: string,
     private readonly run: string,
-    private readonly linesPerSecond: number,
+    private linesPerSecond: number,
   ) {
     writeFileSync(file, '');
   }
 
+  private writtenAtStart = 0;
+
   /** Appends in 50 ms steps, catching up from the start time so a slow step does not lower the rate. */
   start(): void {
     this.startedAt = Date.now();
+    this.writtenAtStart = 0;
     this.timer = setInterval(() => this.step(), 50);
+  }
+
+  /** Changes the rate from now on (a burst, and back). */
+  setRate(linesPerSecond: number): void {
+    this.step();
+    this.linesPerSecond = linesPerSecond;
+    this.startedAt = Date.now();
+    this.writtenAtStart = this.written;
   }
 
   stop(): void {
@@ -49,7 +60,7 @@ export class LineGenerator {
 
   private step(): void {
     if (!this.timer) return;
-    const due = Math.floor(((Date.now() - this.startedAt) / 1000) * this.linesPerSecond);
+    const due = this.writtenAtStart + Math.floor(((Date.now() - this.startedAt) / 1000) * this.linesPerSecond);
     if (due <= this.written) return;
     const lines: string[] = [];
     for (let seq = this.written + 1; seq <= due; seq++) lines.push(chaosLine(this.run, seq));

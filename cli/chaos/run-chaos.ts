@@ -55,6 +55,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   mkdirSync(workDir, { recursive: true });
   const cleanups: Array<() => Promise<void>> = [];
   const faultLog: ChaosReport['faults'] = [];
+  let spoolFills = 0;
 
   try {
     // The broker: real Kafka in KRaft mode on loopback, restartable on the same ports and data.
@@ -69,6 +70,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => receiver.close());
 
     const pipelinePort = await freePort();
+    const collectorPort = await freePort();
     const common = { node_name: 'chaos-host', log: { level: 'info' }, kafka: { brokers, partitions: 2 }, clickhouse: { database: DATABASE } };
     const rules = join(workDir, 'chaos-rules.yaml');
     writeFileSync(rules, stringify({ groups: [{ name: 'chaos', interval: '1s', rules: [{ alert: ALERT_NAME, expr: `${SIGNAL_METRIC}{run="${run}"} > 0`, labels: { severity: 'page' } }] }] }));
@@ -78,7 +80,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       collector: {
         ...common,
         data_dir: join(workDir, 'collector'),
-        collector: { listen: `127.0.0.1:${await freePort()}`, self_logs: false, host_metrics: { enabled: false }, poll_ms: 100, files: [{ include: [logFile], service: 'chaos', start_at: 'beginning' }] },
+        // The smallest spool (1 MiB), so a fill_spool fault fills it within seconds.
+        collector: { listen: `127.0.0.1:${collectorPort}`, self_logs: false, host_metrics: { enabled: false }, poll_ms: 100, files: [{ include: [logFile], service: 'chaos', start_at: 'beginning' }], spool: { max_bytes: 1024 * 1024 } },
       },
       alerts: {
         ...common,
@@ -139,6 +142,20 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }
       } else if (f.action === 'rotate') {
         lines.rotate();
+      } else if (f.action === 'fill_spool') {
+        const full = () => collectorCounter(collectorPort, 'pharos_collector_spool_full_total');
+        const before = await full();
+        lines.setRate(scenario.lines_per_s * f.burst);
+        process.kill(broker.pid!, 'SIGKILL');
+        await broker.exited;
+        // Down until the spool has filled (the collector first retries its sends for a while), at most down_s.
+        const until = Date.now() + f.down_s * 1000;
+        while (Date.now() < until && (await full()) <= before) await sleep(500);
+        const filled = (await full()) - before;
+        spoolFills += filled;
+        entry.note = filled > 0 ? `the spool filled (${filled}×): file reading paused until it drained` : 'the spool did not fill during the outage';
+        lines.setRate(scenario.lines_per_s);
+        broker = await LocalBroker.start(brokerOptions);
       } else {
         const p = processes[f.target];
         if (f.action === 'pause') {
@@ -196,6 +213,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       checks.push(await checkWarehouseMetrics(ch, DATABASE, SEQ_METRIC, run, scenario.metric_series, metrics.ticks, metrics.ambiguousTicks));
     } finally {
       await ch.close();
+    }
+    if (scenario.faults.some((f) => f.action === 'fill_spool')) {
+      checks.push({ name: 'the collector’s spool filled and nothing was dropped', ok: spoolFills > 0, detail: `pharos_collector_spool_full_total rose by ${spoolFills} during the fill_spool fault(s); the logs check above says whether every line still arrived` });
     }
     const ok = checks.every((c) => c.ok) && faultLog.every((f) => f.done);
     return {
@@ -267,4 +287,13 @@ async function waitForSettled(brokers: string[], collector: ComponentProcess, ti
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A counter of the collector's /metrics (summed over its series); 0 when it does not answer. */
+async function collectorCounter(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text().catch(() => '');
+  if (!text) return 0;
+  let sum = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+  return sum;
 }

@@ -19,9 +19,13 @@ const fault = z.strictObject({
    * it kills itself right after its next ClickHouse insert and before the offset commit — the
    * window exactly-once has to cover — then restarted normally.
    * rotate (collector only): the generated file is renamed and a new one created, under load.
+   * fill_spool (collector only): the broker is killed until the collector's (small) disk spool
+   * has filled, at most `down_s`, while the generator writes `burst`× faster: the collector must
+   * stop reading files, keep everything, and deliver it all once the broker is back.
    */
-  action: z.enum(['kill', 'restart', 'pause', 'crash_after_insert', 'rotate']),
+  action: z.enum(['kill', 'restart', 'pause', 'crash_after_insert', 'rotate', 'fill_spool']),
   down_s: z.number().min(0).default(2),
+  burst: z.number().min(1).max(100).default(10),
 });
 export type Fault = z.infer<typeof fault>;
 
@@ -47,32 +51,34 @@ export const scenarioSchema = z
       if (f.at_s + (f.action === 'rotate' ? 0 : f.down_s) >= s.duration_s) ctx.addIssue({ code: 'custom', path: ['faults', i, 'at_s'], message: 'the fault (and its down time) must end inside duration_s' });
       if (f.action === 'crash_after_insert' && f.target !== 'pipeline') ctx.addIssue({ code: 'custom', path: ['faults', i, 'action'], message: 'crash_after_insert applies to the pipeline only' });
       if (f.action === 'rotate' && f.target !== 'collector') ctx.addIssue({ code: 'custom', path: ['faults', i, 'action'], message: 'rotate applies to the collector (its tailed file) only' });
+      if (f.action === 'fill_spool' && f.target !== 'collector') ctx.addIssue({ code: 'custom', path: ['faults', i, 'action'], message: "fill_spool applies to the collector (its spool) only" });
     });
   });
 export type Scenario = z.infer<typeof scenarioSchema>;
 
 /**
- * `ci`: about a minute of generation with one fault of each kind that must not lose or repeat
+ * `ci`: 80 s of generation with one fault of each kind that must not lose or repeat
  * anything: the pipeline dying between insert and commit and by SIGKILL, the collector paused
- * and restarted, its file rotated under load, the alert evaluator killed mid-incident, the
- * broker killed and restarted.
+ * and restarted, its file rotated under load, the alert evaluator killed mid-incident, and the
+ * broker killed under a 10× burst until the collector's spool is full.
  */
 const BUILT_IN: Record<string, unknown> = {
   ci: {
     name: 'ci',
-    duration_s: 40,
+    duration_s: 80,
     lines_per_s: 200,
     metric_series: 5,
     alert_fire_s: 8,
-    alert_clear_s: 26,
+    alert_clear_s: 22,
     faults: [
       { at_s: 4, target: 'pipeline', action: 'crash_after_insert' },
       { at_s: 8, target: 'collector', action: 'pause', down_s: 3 },
+      { at_s: 10, target: 'collector', action: 'restart', down_s: 1 },
       { at_s: 12, target: 'collector', action: 'rotate' },
       { at_s: 14, target: 'alerts', action: 'kill', down_s: 2 },
       { at_s: 18, target: 'pipeline', action: 'kill', down_s: 2 },
-      { at_s: 24, target: 'broker', action: 'kill', down_s: 4 },
-      { at_s: 32, target: 'collector', action: 'restart', down_s: 1 },
+      // The collector's Kafka client retries a send 20-45 s before it spools: the outage lasts until the spool is full.
+      { at_s: 24, target: 'collector', action: 'fill_spool', down_s: 55, burst: 10 },
     ],
   },
   standard: {
@@ -88,7 +94,7 @@ const BUILT_IN: Record<string, unknown> = {
       { at_s: 20, target: 'collector', action: 'pause', down_s: 10 },
       { at_s: 40, target: 'collector', action: 'rotate' },
       { at_s: 45, target: 'alerts', action: 'kill', down_s: 5 },
-      { at_s: 60, target: 'broker', action: 'kill', down_s: 30 },
+      { at_s: 60, target: 'collector', action: 'fill_spool', down_s: 40, burst: 5 },
       { at_s: 110, target: 'pipeline', action: 'kill', down_s: 5 },
       { at_s: 130, target: 'collector', action: 'restart', down_s: 5 },
       { at_s: 150, target: 'pipeline', action: 'pause', down_s: 10 },

@@ -27,7 +27,7 @@ describe('pharos chaos', () => {
     expect(report.ok).toBe(true);
     expect(code).toBe(0);
     expect(report.faults.every((f) => f.done)).toBe(true);
-    expect(report.faults.map((f) => `${f.action} ${f.target}`)).toEqual(expect.arrayContaining(['crash_after_insert pipeline', 'kill broker', 'kill alerts', 'rotate collector']));
+    expect(report.faults.map((f) => `${f.action} ${f.target}`)).toEqual(expect.arrayContaining(['crash_after_insert pipeline', 'fill_spool collector', 'kill alerts', 'rotate collector']));
     expect(report.generated.lines).toBeGreaterThan(5000);
   }, 300_000);
 
