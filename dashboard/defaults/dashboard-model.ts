@@ -70,7 +70,7 @@ export const dashboardModel = z
     /** Default time range, as the time picker spells it. */
     time: z.strictObject({ from: z.string().regex(/^now-\d{1,6}[smhdw]$/, 'from is now-<n><s|m|h|d|w>, e.g. now-1h') }).default({ from: 'now-1h' }),
     /** Auto-refresh period, or off. */
-    refresh: z.enum(['off', '5s', '10s', '30s', '1m', '5m']).default('off'),
+    refresh: z.enum(['off', 'live', '5s', '10s', '30s', '1m', '5m']).default('off'),
     variables: z.array(variable).max(10).default([]),
     panels: z.array(panel).max(50),
   })

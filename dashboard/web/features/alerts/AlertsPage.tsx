@@ -1,4 +1,4 @@
-import { Fragment, useState } from 'react';
+import { Fragment, useCallback, useState } from 'react';
 import { useWhoami } from '../../app/useWhoami.js';
 import { Button } from '../../ui/Button.js';
 import { cx } from '../../ui/cx.js';
@@ -11,9 +11,12 @@ import { useAsync } from '../../ui/useAsync.js';
 import { useSearchParam } from '../../ui/useSearchParam.js';
 import { acknowledge, expireSilence, fetchAlerts, fetchHistory, matcherText, notifiedFor, type AlertsSnapshot, type Labels, type RuleAlert } from './api.js';
 import { SilenceForm } from './SilenceForm.js';
+import { useAlertStream } from './useAlertStream.js';
 import styles from './AlertsPage.module.css';
 
-const REFRESH_MS = 5000;
+/** A safety net only: state changes arrive over the live socket (useAlertStream). */
+const REFRESH_MS = 30_000;
+const SETTLE_MS = 2000;
 const TABS = [
   { id: 'active', label: 'Firing & pending' },
   { id: 'silences', label: 'Silences' },
@@ -26,6 +29,13 @@ export function AlertsPage() {
   const [tabParam, setTab] = useSearchParam('tab');
   const tab: Tab = TABS.some((t) => t.id === tabParam) ? (tabParam as Tab) : 'active';
   const snapshot = useAsync((signal) => fetchAlerts(signal), [], REFRESH_MS);
+  const stream = useAlertStream(snapshot.reload);
+  // After a silence or acknowledgement the notifier marks alerts on its next pass, which is no
+  // state change the stream announces: read again once it had time to.
+  const reloadAfterAction = useCallback(() => {
+    snapshot.reload();
+    setTimeout(snapshot.reload, SETTLE_MS);
+  }, [snapshot.reload]);
   const active = (snapshot.value?.rules ?? []).filter((a) => a.state === 'firing' || a.state === 'pending');
   const liveSilences = (snapshot.value?.silences ?? []).filter((s) => s.status.state !== 'expired');
 
@@ -61,7 +71,8 @@ export function AlertsPage() {
             </button>
           ))}
         </div>
-        <span className={layout.status} aria-live="polite">
+        <span className={layout.status} aria-live="polite" data-stream={stream} title={stream === 'live' ? 'Changes arrive as they happen' : 'Live updates unavailable: refreshing every 30 s'}>
+          {stream === 'live' ? 'live · ' : ''}
           {snapshot.loading && !snapshot.value ? 'loading…' : snapshot.error ? `refresh failed: ${snapshot.error.message}` : snapshot.loadedAt ? `updated ${new Date(snapshot.loadedAt).toLocaleTimeString()}` : ''}
         </span>
       </div>
@@ -75,9 +86,9 @@ export function AlertsPage() {
             Loading alerts…
           </div>
         ) : tab === 'active' ? (
-          <ActiveAlerts alerts={active} snapshot={snapshot.value} reload={snapshot.reload} />
+          <ActiveAlerts alerts={active} snapshot={snapshot.value} reload={reloadAfterAction} />
         ) : (
-          <Silences snapshot={snapshot.value} reload={snapshot.reload} />
+          <Silences snapshot={snapshot.value} reload={reloadAfterAction} />
         )}
       </div>
     </section>
@@ -288,7 +299,8 @@ function History() {
   const [rangeParam, setRange] = useSearchParam('hrange');
   const [alertname, setAlertname] = useSearchParam('alertname');
   const range = HISTORY_RANGES.some((r) => r.id === rangeParam) ? rangeParam : '24h';
-  const { value, loading, error, reload } = useAsync((signal) => fetchHistory(range, alertname, signal), [range, alertname], 15_000);
+  const { value, loading, error, reload } = useAsync((signal) => fetchHistory(range, alertname, signal), [range, alertname], REFRESH_MS);
+  useAlertStream(reload);
   return (
     <>
       <div className={layout.cardHeader}>

@@ -207,7 +207,7 @@ export function DashboardView({ id }: { id: string }) {
       ) : (
         <div className={styles.grid}>
           {model.panels.map((p) => (
-            <Panel key={p.id} panel={p} vars={vars.values} rangeSeconds={range.seconds} tick={tick} />
+            <Panel key={p.id} panel={p} vars={vars.values} rangeSeconds={range.seconds} tick={tick} live={refreshId === 'live'} />
           ))}
         </div>
       )}

@@ -1,4 +1,4 @@
-import type { CSSProperties } from 'react';
+import { useMemo, type CSSProperties } from 'react';
 import { matrixToChart, type ChartData } from '../../ui/chart-data.js';
 import { cx } from '../../ui/cx.js';
 import layout from '../../ui/PageLayout.module.css';
@@ -7,6 +7,8 @@ import { TimeSeriesChart } from '../../ui/TimeSeriesChart.js';
 import { useAsync } from '../../ui/useAsync.js';
 import { panelLogs, queryInstant, queryRange } from './api.js';
 import { formatterFor, legendOf, substitute, type PanelModel } from './model.js';
+import { pointCount } from '../metrics/live/live-window.js';
+import { useLivePanel } from './useLivePanel.js';
 import styles from './DashboardsPage.module.css';
 
 export const ROW_PX = 80;
@@ -17,10 +19,12 @@ interface Props {
   rangeSeconds: number;
   /** Changes on every auto-refresh and on Refresh: the panel reloads. */
   tick: number;
+  /** Auto-refresh "live": metric panels load once, then only receive new points. */
+  live?: boolean;
 }
 
 /** One cell of the grid: its title, then a chart, a figure, a table or log lines, each with its loading and error states. */
-export function Panel({ panel, vars, rangeSeconds, tick }: Props) {
+export function Panel({ panel, vars, rangeSeconds, tick, live = false }: Props) {
   const style: CSSProperties = { gridColumn: `span ${panel.size.w}`, gridRow: `span ${panel.size.h}` };
   return (
     <article className={styles.panel} style={style} data-panel={panel.id} aria-label={panel.title || panel.id}>
@@ -33,7 +37,7 @@ export function Panel({ panel, vars, rangeSeconds, tick }: Props) {
         ) : panel.type === 'table' ? (
           <TableBody panel={panel} vars={vars} tick={tick} />
         ) : (
-          <MetricBody panel={panel} vars={vars} rangeSeconds={rangeSeconds} tick={tick} height={panel.size.h * ROW_PX - 44} />
+          <MetricBody panel={panel} vars={vars} rangeSeconds={rangeSeconds} tick={tick} live={live} height={panel.size.h * ROW_PX - 44} />
         )}
       </div>
     </article>
@@ -42,7 +46,7 @@ export function Panel({ panel, vars, rangeSeconds, tick }: Props) {
 
 type MetricPanel = Extract<PanelModel, { type: 'timeseries' | 'stat' }>;
 
-function MetricBody({ panel, vars, rangeSeconds, tick, height }: { panel: MetricPanel; vars: Record<string, string>; rangeSeconds: number; tick: number; height: number }) {
+function MetricBody({ panel, vars, rangeSeconds, tick, live, height }: { panel: MetricPanel; vars: Record<string, string>; rangeSeconds: number; tick: number; live: boolean; height: number }) {
   const query = substitute(panel.query, vars);
   const { value, error, loading } = useAsync(
     (signal) => {
@@ -54,9 +58,13 @@ function MetricBody({ panel, vars, rangeSeconds, tick, height }: { panel: Metric
     [query, rangeSeconds, tick],
   );
   const format = formatterFor(panel.unit);
+  const label = (m: Record<string, string>) => legendOf(panel.legend, m, seriesName);
+  const loaded = useMemo(() => (value ? { chart: matrixToChart(value.data, (m) => legendOf(panel.legend, m, seriesName)), start: value.start, end: value.end } : null), [value, panel.legend]);
+  const streamed = useLivePanel({ live, query, rangeSeconds, initial: loaded, label });
   if (error && !value) return <PanelError message={error.message} />;
-  if (!value) return <PanelLoading />;
-  const chart: ChartData = matrixToChart(value.data, (m) => legendOf(panel.legend, m, seriesName));
+  if (!value || !loaded) return <PanelLoading />;
+  const chart: ChartData = streamed?.chart ?? loaded.chart;
+  const xWindow: [number, number] = streamed ? [streamed.start, streamed.end] : [value.start, value.end];
   const source = <SourceNote source={value.data.source} resolution={value.data.resolution} warnings={value.data.warnings} loading={loading} />;
   if (chart.series.length === 0)
     return (
@@ -78,7 +86,9 @@ function MetricBody({ panel, vars, rangeSeconds, tick, height }: { panel: Metric
   }
   return (
     <>
-      <TimeSeriesChart data={chart} height={Math.max(60, height - 40)} xRange={[value.start, value.end]} formatValue={format} label={`Chart of ${panel.title}`} />
+      <div data-live-mode={streamed?.mode} data-points={pointCount(chart)}>
+        <TimeSeriesChart data={chart} height={Math.max(60, height - 40)} xRange={xWindow} formatValue={format} label={`Chart of ${panel.title}`} />
+      </div>
       {source}
     </>
   );

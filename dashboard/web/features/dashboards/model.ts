@@ -52,6 +52,8 @@ export const TIME_RANGES = [
 
 export const REFRESHES = [
   { id: 'off', label: 'Off', ms: 0 },
+  // No timer: metric panels load once, then receive only new points (useLivePanel).
+  { id: 'live', label: 'Live', ms: 0 },
   { id: '5s', label: '5 s', ms: 5000 },
   { id: '10s', label: '10 s', ms: 10_000 },
   { id: '30s', label: '30 s', ms: 30_000 },

@@ -7,6 +7,7 @@ import { useSearchParam } from '../../../ui/useSearchParam.js';
 import type { LogRow } from '../api.js';
 import { useLiveTail } from '../hooks/useLiveTail.js';
 import { pendingRows } from '../live/tail-buffer.js';
+import { ExportButtons } from '../export/ExportButton.js';
 import { ContextPanel } from './ContextPanel.js';
 import { FilterField } from './FilterField.js';
 import { LogTable } from './LogTable.js';
@@ -31,6 +32,7 @@ export function LogsPage() {
   const [severity, setSeverity] = useSearchParam('severity');
   const [highlight, setHighlight] = useSearchParam('hl');
   const [contextOf, setContextOf] = useState<LogRow | null>(null);
+  const [exportError, setExportError] = useState<string | null>(null);
   const token = useToken();
   const filter = useMemo(
     () => ({ ...(q ? { text: q } : {}), ...(service ? { service } : {}), ...(host ? { host } : {}), ...(severity ? { minSeverity: Number(severity) } : {}) }),
@@ -112,6 +114,8 @@ export function LogsPage() {
             {buffered} new {buffered === 1 ? 'line' : 'lines'} buffered · resume
           </button>
         )}
+        {/* The tail's history window is the last hour: the export covers the same lines. */}
+        <ExportButtons query={{ q: q || undefined, service: service || undefined, host: host || undefined, from: 'now-1h' }} onError={setExportError} />
         <Status status={status} count={state.items.reduce((n, i) => n + (i.kind === 'row' ? 1 : 0), 0)} dropped={state.dropped} source={source} />
       </div>
       <div className={styles.filters}>
@@ -134,6 +138,13 @@ export function LogsPage() {
         <div className={styles.banner} role="alert">
           <AlertIcon />
           <span>{error}</span>
+        </div>
+      )}
+
+      {exportError && (
+        <div className={styles.banner} role="alert">
+          <AlertIcon />
+          <span>{exportError}</span>
         </div>
       )}
 

@@ -8,7 +8,8 @@ import { useToken } from '../../../ui/auth-token.js';
 import { cx } from '../../../ui/cx.js';
 import { useSearchParam } from '../../../ui/useSearchParam.js';
 import { DEFAULT_RANGE, RANGES, rangeById } from '../api.js';
-import { LIVE_INTERVAL_MS, usePromQuery } from '../hooks/usePromQuery.js';
+import { usePromQuery } from '../hooks/usePromQuery.js';
+import { pointCount } from '../live/live-window.js';
 import { PromQLEditor } from './PromQLEditor.js';
 import { ResultTable } from './ResultTable.js';
 import styles from './MetricsPage.module.css';
@@ -35,7 +36,7 @@ export function MetricsPage() {
     if (next === q) setRunNonce((n) => n + 1);
     else setQ(next);
   };
-  const { result, loading, error, tookMs } = usePromQuery({ query: q, rangeSeconds: range.seconds, view, live, runNonce });
+  const { result, loading, error, tookMs, liveMode } = usePromQuery({ query: q, rangeSeconds: range.seconds, view, live, runNonce });
 
   let content;
   if (error?.unauthorized) {
@@ -76,7 +77,7 @@ export function MetricsPage() {
     );
   } else if (result.kind === 'graph' && result.data.series.length > 0 && view === 'graph') {
     content = (
-      <div className={styles.chartBox} data-testid="chart-container">
+      <div className={styles.chartBox} data-testid="chart-container" data-points={pointCount(result.data)} data-last-x={result.data.xs.at(-1) ?? ''}>
         <TimeSeriesChart data={result.data} xRange={[result.start, result.end]} height={360} label={`Chart of ${q}`} />
       </div>
     );
@@ -127,7 +128,17 @@ export function MetricsPage() {
             ))}
           </select>
         </label>
-        <Toggle checked={live} onChange={setLive} label="Live" pulse title={live ? `Re-running every ${LIVE_INTERVAL_MS / 1000} s: click to stop` : `Click to re-run every ${LIVE_INTERVAL_MS / 1000} s`} />
+        <Toggle checked={live} onChange={setLive} label="Live" pulse title={live ? 'New points are added as they arrive: click to stop' : 'Click to add new points as they arrive'} />
+        {live && liveMode && (
+          <span
+            className={styles.liveMode}
+            data-testid="live-mode"
+            data-mode={liveMode}
+            title={liveMode === 'streamed' ? 'The server pushes each new sample of this selector' : 'This expression is computed: only the newest steps are queried every few seconds'}
+          >
+            live: {liveMode}
+          </span>
+        )}
         <span className={styles.status} aria-live="polite">
           {loading ? 'running…' : seriesCount !== null ? `${seriesCount} ${seriesCount === 1 ? 'series' : 'series'}${tookMs !== null ? ` · ${tookMs} ms` : ''}` : ''}
         </span>
