@@ -125,4 +125,17 @@ describe('default stack rules', () => {
     expect(fired.map((e) => e.labels.instance)).toEqual(['h2']);
     await s.ev.stop();
   });
+
+  test('PharosConsumerLagHigh fires for the group that stays behind, not for one that catches up', async () => {
+    const s = setup();
+    await s.ev.start();
+    // h1's writer is 200,000 messages behind throughout; h2's was behind for 5 minutes, then caught up.
+    const lag = (host: string, t: number) => [
+      { name: 'pharos_kafka_consumer_lag', labels: { job: 'pharos', instance: host, group: 'pharos-warehouse', topic: 'pharos.logs', partition: '0' }, value: host === 'h1' || t < T0 + 5 * 60 * S ? 200_000 : 10 },
+    ];
+    await feed(s.clock, s.head, s.ev, 20 * 60 * S, lag);
+    const fired = s.events.filter((e) => e.rule === 'PharosConsumerLagHigh' && e.to === 'firing');
+    expect(fired.map((e) => e.labels.instance)).toEqual(['h1']);
+    await s.ev.stop();
+  });
 });
