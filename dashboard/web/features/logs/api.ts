@@ -31,3 +31,24 @@ export interface LogContextResult {
 export function fetchContext(row: LogRow, signal?: AbortSignal, around = 15): Promise<LogContextResult> {
   return apiGet<LogContextResult>('/api/logs/context', { service: row.serviceName, host: row.hostName || undefined, time: row.timeUnixNano, before: around, after: around }, signal);
 }
+
+export interface HistogramQuery {
+  q?: string;
+  service?: string;
+  host?: string;
+  from?: string;
+  to?: string;
+  buckets?: number;
+}
+
+export interface HistogramResult {
+  /** `startNs` is the interval's start in nanoseconds; each runs to the next one's start. */
+  buckets: Array<{ startNs: string; count: number }>;
+  from: string;
+  to: string;
+}
+
+/** Counts of matching lines over a range: `GET /api/logs/histogram`. */
+export function fetchHistogram(query: HistogramQuery, signal?: AbortSignal): Promise<HistogramResult> {
+  return apiGet<HistogramResult>('/api/logs/histogram', { ...query }, signal);
+}

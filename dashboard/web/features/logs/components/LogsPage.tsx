@@ -6,11 +6,19 @@ import { useToken } from '../../../ui/auth-token.js';
 import { useSearchParam } from '../../../ui/useSearchParam.js';
 import type { LogRow } from '../api.js';
 import { useLiveTail } from '../hooks/useLiveTail.js';
+import { useLogSearch } from '../hooks/useLogSearch.js';
+import { setRangeInUrl } from '../explorer/set-range.js';
+import { rangeLabel } from '../explorer/time-range.js';
+import type { TailItem } from '../live/tail-buffer.js';
+import { lineKey } from '../live/tail-buffer.js';
+import { Button } from '../../../ui/Button.js';
 import { pendingRows } from '../live/tail-buffer.js';
 import { ExportButtons } from '../export/ExportButton.js';
 import { ContextPanel } from './ContextPanel.js';
 import { FilterField } from './FilterField.js';
 import { LogTable } from './LogTable.js';
+import { MatchHistogram } from './MatchHistogram.js';
+import { TimePicker } from './TimePicker.js';
 import { SearchBox } from './SearchBox.js';
 import filterStyles from './FilterField.module.css';
 import styles from './LogsPage.module.css';
@@ -24,13 +32,20 @@ const SEVERITIES: Array<{ value: string; label: string }> = [
   { value: '21', label: 'fatal' },
 ];
 
-/** `/`: the live tail of the whole stack, filtered on the server, following by default. */
+/**
+ * `/`: the live tail of the whole stack, filtered on the server, following by default; with a
+ * time range (`from`, `to` in the URL) the explorer: a histogram of matches and a search of that
+ * range, newest first, with older pages on demand.
+ */
 export function LogsPage() {
   const [q, setQ] = useSearchParam('q');
   const [service, setService] = useSearchParam('service');
   const [host, setHost] = useSearchParam('host');
   const [severity, setSeverity] = useSearchParam('severity');
   const [highlight, setHighlight] = useSearchParam('hl');
+  const [from] = useSearchParam('from');
+  const [to] = useSearchParam('to');
+  const exploring = Boolean(from);
   const [contextOf, setContextOf] = useState<LogRow | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
   const token = useToken();
@@ -38,7 +53,13 @@ export function LogsPage() {
     () => ({ ...(q ? { text: q } : {}), ...(service ? { service } : {}), ...(host ? { host } : {}), ...(severity ? { minSeverity: Number(severity) } : {}) }),
     [q, service, host, severity],
   );
-  const { state, status, loaded, source, error, setPaused } = useLiveTail(filter);
+  const { state, status, loaded, source, error, setPaused } = useLiveTail(filter, !exploring);
+  const searchQuery = useMemo(
+    () => (exploring ? { from, ...(to ? { to } : {}), ...(q ? { q } : {}), ...(service ? { service } : {}), ...(host ? { host } : {}) } : null),
+    [exploring, from, to, q, service, host],
+  );
+  const search = useLogSearch(searchQuery);
+  const range = exploring ? rangeLabel(from, to) : 'Last 1 hour';
   const buffered = pendingRows(state);
   const closeContext = useCallback(() => setContextOf(null), []);
   const filtered = Boolean(q || service || host || severity);
@@ -50,7 +71,9 @@ export function LogsPage() {
   };
 
   let content;
-  if (status === 'unauthorized') {
+  if (exploring) {
+    content = <SearchResults search={search} highlight={highlight} severity={severity} filtered={filtered} range={range} onContext={setContextOf} />;
+  } else if (status === 'unauthorized') {
     content = (
       <StateMessage title={token ? 'This token was refused' : 'A token is needed'} tone="attention" icon={<LockIcon />}>
         {token ? (
@@ -92,7 +115,7 @@ export function LogsPage() {
       </StateMessage>
     );
   } else {
-    content = <LogTable items={state.items} highlight={highlight} onContext={setContextOf} />;
+    content = <LogTable items={state.items} highlight={highlight} onContext={setContextOf} expandable />;
   }
 
   return (
@@ -102,21 +125,38 @@ export function LogsPage() {
           Logs
         </h1>
         <SearchBox value={q} onSearch={setQ} />
+        <TimePicker from={from} to={to} onChange={setRangeInUrl} />
         <Toggle
-          checked={!state.paused}
-          onChange={(follow) => setPaused(!follow)}
+          checked={!exploring && !state.paused}
+          onChange={(follow) => (exploring ? follow && setRangeInUrl('', '') : setPaused(!follow))}
           label="Follow"
-          pulse={status === 'live'}
-          title={state.paused ? 'Paused: new lines are kept aside; click to show them and follow' : 'Following new lines: click to pause'}
+          pulse={!exploring && status === 'live'}
+          title={
+            exploring
+              ? 'Showing a fixed range: click to follow new lines live'
+              : state.paused
+                ? 'Paused: new lines are kept aside; click to show them and follow'
+                : 'Following new lines: click to pause'
+          }
         />
-        {state.paused && (
+        {!exploring && state.paused && (
           <button type="button" className={styles.buffered} onClick={() => setPaused(false)} data-testid="buffered">
             {buffered} new {buffered === 1 ? 'line' : 'lines'} buffered · resume
           </button>
         )}
-        {/* The tail's history window is the last hour: the export covers the same lines. */}
-        <ExportButtons query={{ q: q || undefined, service: service || undefined, host: host || undefined, from: 'now-1h' }} onError={setExportError} />
-        <Status status={status} count={state.items.reduce((n, i) => n + (i.kind === 'row' ? 1 : 0), 0)} dropped={state.dropped} source={source} />
+        {/* The tail's history window is the last hour; the explorer's is its range: the export covers the same lines. */}
+        <ExportButtons
+          query={{ q: q || undefined, service: service || undefined, host: host || undefined, from: exploring ? from : 'now-1h', to: exploring ? to || undefined : undefined }}
+          rangeLabel={range}
+          onError={setExportError}
+        />
+        {exploring ? (
+          <span className={styles.status} aria-live="polite" data-status={search.loading ? 'searching' : 'search'}>
+            {search.loading ? 'searching…' : `${search.rows.length}${search.more ? '+' : ''} ${search.rows.length === 1 ? 'line' : 'lines'} · ${range}`}
+          </span>
+        ) : (
+          <Status status={status} count={state.items.reduce((n, i) => n + (i.kind === 'row' ? 1 : 0), 0)} dropped={state.dropped} source={source} />
+        )}
       </div>
       <div className={styles.filters}>
         <FilterField label="Service" value={service} onApply={setService} placeholder="any" />
@@ -134,7 +174,7 @@ export function LogsPage() {
         <FilterField label="Highlight" value={highlight} onApply={setHighlight} placeholder="a term to mark" width={180} />
       </div>
 
-      {error && status !== 'refused' && (
+      {!exploring && error && status !== 'refused' && (
         <div className={styles.banner} role="alert">
           <AlertIcon />
           <span>{error}</span>
@@ -150,8 +190,79 @@ export function LogsPage() {
 
       {contextOf && <ContextPanel row={contextOf} highlight={highlight} onClose={closeContext} />}
 
+      {exploring && (
+        <div className={styles.card} aria-busy={!search.histogram && !search.histogramError}>
+          {search.histogram ? (
+            <MatchHistogram histogram={search.histogram} onSelect={(f, t) => setRangeInUrl(String(f), String(t))} />
+          ) : search.histogramError ? (
+            <div className={styles.banner} role="alert">
+              <AlertIcon />
+              <span>{search.histogramError}</span>
+            </div>
+          ) : (
+            <div className={styles.loading}>Counting matches…</div>
+          )}
+        </div>
+      )}
+
       <div className={styles.card}>{content}</div>
     </section>
+  );
+}
+
+/** The explorer's lines: loading, error, empty or the table, and the way to older pages. */
+function SearchResults({
+  search,
+  highlight,
+  severity,
+  filtered,
+  range,
+  onContext,
+}: {
+  search: ReturnType<typeof useLogSearch>;
+  highlight: string;
+  severity: string;
+  filtered: boolean;
+  range: string;
+  onContext: (row: LogRow) => void;
+}) {
+  const items = useMemo<TailItem[]>(
+    // /api/logs has no severity filter: the explorer applies the page's one to what came back.
+    () => search.rows.filter((r) => !severity || r.severityNumber >= Number(severity)).map((row) => ({ kind: 'row', key: lineKey(row), row })),
+    [search.rows, severity],
+  );
+  if (search.loading) return <div className={styles.loading} aria-busy="true">Searching {range.toLowerCase()}…</div>;
+  if (search.error && items.length === 0) {
+    return (
+      <StateMessage title="The search failed" tone="danger" icon={<AlertIcon />}>
+        <p className={styles.errorText}>{search.error}</p>
+      </StateMessage>
+    );
+  }
+  if (items.length === 0) {
+    return (
+      <StateMessage title="No matching logs" icon={<InboxIcon />}>
+        <p>{filtered ? `Nothing in this range (${range.toLowerCase()}) matches this filter. Try a wider range or filter.` : `No lines in this range (${range.toLowerCase()}). Try a wider range.`}</p>
+      </StateMessage>
+    );
+  }
+  return (
+    <>
+      <LogTable items={items} highlight={highlight} onContext={onContext} expandable />
+      {search.error && (
+        <div className={styles.banner} role="alert">
+          <AlertIcon />
+          <span>{search.error}</span>
+        </div>
+      )}
+      {search.more && (
+        <div className={styles.more}>
+          <Button onClick={search.loadOlder} disabled={search.loadingOlder} aria-busy={search.loadingOlder}>
+            {search.loadingOlder ? 'Loading older lines…' : 'Load older'}
+          </Button>
+        </div>
+      )}
+    </>
   );
 }
 

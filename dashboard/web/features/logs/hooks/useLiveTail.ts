@@ -44,7 +44,8 @@ export interface LiveTail {
   setPaused(paused: boolean): void;
 }
 
-export function useLiveTail(filter: LogFilter): LiveTail {
+/** `enabled` false (the explorer shows a fixed range) holds no connection open. */
+export function useLiveTail(filter: LogFilter, enabled = true): LiveTail {
   const token = useToken();
   const [state, dispatch] = useReducer(reducer, undefined, () => emptyTail());
   const [status, setStatus] = useState<ConnectionStatus>('connecting');
@@ -57,6 +58,7 @@ export function useLiveTail(filter: LogFilter): LiveTail {
     dispatch({ type: 'reset', paused: false });
     setLoaded(false);
     setError(null);
+    if (!enabled) return;
     const conn = new LiveLogConnection(JSON.parse(filterKey) as LogFilter, token, {
       status: (s, detail) => {
         setStatus(s);
@@ -80,7 +82,7 @@ export function useLiveTail(filter: LogFilter): LiveTail {
       },
     });
     return () => conn.close();
-  }, [filterKey, token]);
+  }, [filterKey, token, enabled]);
 
   const setPaused = useCallback((p: boolean) => dispatch({ type: p ? 'pause' : 'resume' }), []);
   return { state, status, loaded, source, error, setPaused };
