@@ -17,6 +17,7 @@ import { createLogger } from '../core/log.js';
 import { DEFAULT_KAFKA_VERSION, defaultKafkaCacheDir, freePort, LocalBroker } from '../core/kafka/local-broker.js';
 import { spawnPharos } from '../test/harness/pharos-process.js';
 import { machine, printMachine } from './lib/machine.js';
+import { percentile } from './lib/percentile.js';
 import { writeResults } from './lib/results.js';
 
 const arg = (name: string, dflt: number) => {
@@ -38,10 +39,6 @@ const RULES = `groups:
         labels: { severity: page }
 `;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 async function main(): Promise<void> {
   const m = machine();

@@ -30,6 +30,7 @@ import type { LogRecord } from '../core/model/records.js';
 import { createRegistry } from '../core/telemetry/registry.js';
 import { startDashboard } from '../dashboard/server/dashboard-server.js';
 import { machine, printMachine } from './lib/machine.js';
+import { percentile } from './lib/percentile.js';
 import { writeResults } from './lib/results.js';
 
 const arg = (name: string, dflt: number) => {
@@ -44,9 +45,6 @@ const SERVICES = ['checkout', 'billing', 'search', 'auth', 'mailer'];
 const OTHER_FILTERS = [{ service: 'billing' }, { service: 'search' }, { minSeverity: 17 }, { text: 'timeout' }];
 const TICK_MS = 10;
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** The server side, in its own process so its memory is its own. */
 async function serve(): Promise<void> {

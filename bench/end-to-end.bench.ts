@@ -14,16 +14,13 @@ import WebSocket from 'ws';
 import { DEFAULT_KAFKA_VERSION, defaultKafkaCacheDir, freePort, LocalBroker } from '../core/kafka/local-broker.js';
 import { createLogger } from '../core/log.js';
 import { machine, printMachine } from './lib/machine.js';
+import { percentile } from './lib/percentile.js';
 import { writeResults } from './lib/results.js';
 
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 30);
 const RATE = Number(process.env.BENCH_E2E_RATE ?? 5000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** CPU seconds (user + system) and peak resident memory of a live process, from /proc. */
 function procUsage(pid: number): { cpu_s: number; peak_rss_mb: number } {
@@ -142,8 +139,6 @@ try {
   const drainSeconds = (Date.now() - started) / 1000;
   const liveLatency = markers.filter((mk) => liveArrivals.has(mk.token)).map((mk) => liveArrivals.get(mk.token)! - mk.at);
   ws.close();
-  searchLatency.sort((a, b) => a - b);
-  liveLatency.sort((a, b) => a - b);
   const metricsText = await (await fetch(`${base}/metrics`)).text();
   const inserted = [...metricsText.matchAll(/^pharos_warehouse_rows_inserted_total\{[^}]*table="otel_logs"[^}]*\} (\d+)/gm)].reduce((s, x) => s + Number(x[1]), 0);
   const usage = { pharos_all: procUsage(pharos.pid!), kafka: procUsage(broker.pid!) };
@@ -161,7 +156,6 @@ try {
   };
   console.log(`offered ${RATE} lines/s for ${Math.round(genSeconds)} s; ${inserted.toLocaleString('en')} rows stored, ${result.throughput_rows_per_s.toLocaleString('en')} rows/s until the last marker was searchable`);
   console.log(`file → searchable (ClickHouse): p50 ${result.search_freshness_ms.p50} ms, p99 ${result.search_freshness_ms.p99} ms (${searchLatency.length}/${markers.length} markers)`);
-  searchMs.sort((a, b) => a - b);
   console.log(`  (one search took p50 ${percentile(searchMs, 50)} ms, p99 ${percentile(searchMs, 99)} ms: freshness includes it)`);
   console.log(`file → live tail (WebSocket):   p50 ${result.live_tail_latency_ms.p50} ms, p99 ${result.live_tail_latency_ms.p99} ms (${liveLatency.length}/${markers.length} markers)`);
   console.log(`pharos all: CPU ${usage.pharos_all.cpu_s.toFixed(1)} s, peak RSS ${usage.pharos_all.peak_rss_mb} MB; kafka: CPU ${usage.kafka.cpu_s.toFixed(1)} s, peak RSS ${usage.kafka.peak_rss_mb} MB`);

@@ -12,6 +12,7 @@ import { Head } from '../pipeline/realtime/tsdb/head.js';
 import { HeadQuerier } from '../pipeline/realtime/tsdb/querier.js';
 import { Engine } from '../pipeline/realtime/promql/engine.js';
 import { machine } from './lib/machine.js';
+import { percentile } from './lib/percentile.js';
 import { startPrometheus, startVictoriaMetrics, type PeerTsdb } from './lib/peer-tsdb.js';
 import { writeResults } from './lib/results.js';
 
@@ -51,13 +52,9 @@ function counterSamples(increment: (r: () => number) => number): MetricSample[] 
   return out;
 }
 
-function quantile(ms: number[], p: number): number {
-  const sorted = ms.slice().sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 function stats(wall: number[], cpu: number[]): string {
-  return `median ${quantile(wall, 0.5).toFixed(2)} ms (CPU ${quantile(cpu, 0.5).toFixed(2)} ms), p99 ${quantile(wall, 0.99).toFixed(2)} ms, ${wall.length} runs`;
+  return `median ${percentile(wall, 50).toFixed(2)} ms (CPU ${percentile(cpu, 50).toFixed(2)} ms), p99 ${percentile(wall, 99).toFixed(2)} ms, ${wall.length} runs`;
 }
 
 function time<T>(fn: () => T): [T, number, number] {
@@ -195,7 +192,7 @@ for (const [label, querier, expr] of queries) {
     runs.push(ms);
     cpuRuns.push(cpuMs);
   }
-  promql[label] = { median_ms: quantile(runs, 0.5), p99_ms: quantile(runs, 0.99) };
+  promql[label] = { median_ms: percentile(runs, 50), p99_ms: percentile(runs, 99) };
   console.log(`  ${label.padEnd(48)} ${stats(runs, cpuRuns)}`);
 }
 
@@ -221,10 +218,10 @@ for (const peer of started) {
       await peer.queryRange(expr, T0, end, 15_000);
       runs.push(performance.now() - t);
     }
-    const median = quantile(runs, 0.5);
-    peers[peer.name]![label] = { median_ms: median, p99_ms: quantile(runs, 0.99) };
+    const median = percentile(runs, 50);
+    peers[peer.name]![label] = { median_ms: median, p99_ms: percentile(runs, 99) };
     const ratio = promql[label]!.median_ms / median;
-    console.log(`  ${peer.name.padEnd(26)} ${label.padEnd(48)} median ${median.toFixed(2)} ms, p99 ${quantile(runs, 0.99).toFixed(2)} ms — Pharos takes ${ratio.toFixed(2)}× its time`);
+    console.log(`  ${peer.name.padEnd(26)} ${label.padEnd(48)} median ${median.toFixed(2)} ms, p99 ${percentile(runs, 99).toFixed(2)} ms — Pharos takes ${ratio.toFixed(2)}× its time`);
   }
 }
 for (const peer of started) await peer.stop();
