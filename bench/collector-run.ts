@@ -19,10 +19,10 @@ const log = createLogger({ level: 'warn' });
 const config = validateConfig({
   data_dir: mkdtempSync(join(tmpdir(), 'pharos-bench-collector-')),
   node_name: 'bench-host',
-  kafka: { brokers: [broker], topics: { logs: topic } },
-  collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH) } } : {}) },
+  kafka: { brokers: [broker], topics: { logs: topic }, ...(process.env.BENCH_COMPRESSION ? { compression: process.env.BENCH_COMPRESSION } : {}) },
+  collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH), ...(process.env.BENCH_BATCH_BYTES ? { max_bytes: Number(process.env.BENCH_BATCH_BYTES) } : {}) } } : {}) },
 });
-const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log);
+const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log, undefined, { compression: config.kafka.compression });
 const registry = createRegistry();
 const producer = await bus.producer(); // connect before the clock starts, as kcat's startup is tiny
 const cpu0 = process.cpuUsage();
@@ -38,10 +38,15 @@ while ((await sent()) < lines) {
   await new Promise((r) => setTimeout(r, 20));
 }
 const seconds = (performance.now() - t0) / 1000;
+// Time the sink spent waiting for Kafka's acknowledgements, and in how many sends: where the wall time went.
+const sendHistogram = ((await registry.getSingleMetric('pharos_collector_send_duration_seconds')?.get())?.values ?? []) as Array<{ value: number; metricName?: string }>;
+const sendSeconds = sendHistogram.filter((v) => v.metricName?.endsWith('_sum')).reduce((n, v) => n + v.value, 0);
+const sends = sendHistogram.filter((v) => v.metricName?.endsWith('_count')).reduce((n, v) => n + v.value, 0);
 const cpu = process.cpuUsage(cpu0);
 const maxRssMb = process.resourceUsage().maxRSS / 1024;
+if (process.env.BENCH_MEMORY) console.error(JSON.stringify(Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1e6)]))));
 await collector.stop();
 await producer.close();
 await bus.close();
-console.log(JSON.stringify({ seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, max_rss_mb: maxRssMb, sent: await sent() }));
+console.log(JSON.stringify({ seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, max_rss_mb: maxRssMb, sent: await sent(), send_seconds: sendSeconds, sends }));
 process.exit(0);

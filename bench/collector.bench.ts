@@ -2,13 +2,14 @@
  * `npm run bench:collector`: lines/s and MB/s from a file to Kafka, CPU seconds and peak memory,
  * for Pharos's collector and for kcat (librdkafka, `kcat -P -l`: one message per line) on the
  * same file, against the same local broker, in the same run. Prints Pharos's rate as a ratio of
- * kcat's. BENCH_LINES (default 500,000) 200-byte lines.
+ * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector run.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { Kafka } from 'kafkajs';
 import { createLogger } from '../core/log.js';
 import { defaultKafkaCacheDir, freePort, LocalBroker } from '../core/kafka/local-broker.js';
@@ -53,14 +54,28 @@ async function kcat(broker: string, topic: string, file: string, bytes: number):
   return { seconds, cpu_seconds: Number(m[2]) + Number(m[3]), max_rss_mb: Number(m[4]) / 1024, lines_per_s: LINES / seconds, mb_per_s: bytes / 1e6 / seconds };
 }
 
+/**
+ * The collector run as compiled JavaScript, as `pharos collector` runs from dist/: one bundle of
+ * bench/collector-run.ts (packages left to node_modules), so the figures carry no TypeScript
+ * loader (tsx's loader thread alone adds tens of MB and its own CPU).
+ */
+async function bundleCollectorRun(): Promise<string> {
+  const outfile = join(import.meta.dirname, '..', 'node_modules', '.cache', 'pharos-bench', 'collector-run.mjs');
+  await build({ entryPoints: [join(import.meta.dirname, 'collector-run.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'error' });
+  return outfile;
+}
+
 async function pharos(broker: string, topic: string, file: string, bytes: number): Promise<Figures> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'collector-run.ts'), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the collector run there (open it in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...prof, await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   const line = out.trim().split('\n').pop() ?? '';
   if (code !== 0) throw new Error(`collector run exited ${code}: ${out.slice(-2000)}`);
-  const r = JSON.parse(line) as { seconds: number; cpu_seconds: number; max_rss_mb: number };
+  const r = JSON.parse(line) as { seconds: number; cpu_seconds: number; max_rss_mb: number; send_seconds: number; sends: number };
+  console.log(`pharos: ${r.sends} sends to Kafka, ${r.send_seconds.toFixed(2)} s waiting for their acknowledgements (${((1000 * r.send_seconds) / Math.max(1, r.sends)).toFixed(1)} ms each)`);
   return { ...r, lines_per_s: LINES / r.seconds, mb_per_s: bytes / 1e6 / r.seconds };
 }
 

@@ -196,11 +196,11 @@ describe('collector on the in-process bus', () => {
     writeFileSync(file, expected.map((l) => `${l}\n`).join(''));
     const registry = new RegistryClass();
     await start(config, bus, registry);
-    // 4 batches of 100 outstanding is the bound; the source then waits (one more batch may be in hand).
-    await waitFor('sink full', async () => (await metric(registry, 'pharos_acks_outstanding')) >= 400, 10_000, 10);
+    // 2 batches of 100 outstanding is the bound; the source then waits (one more batch may be in hand).
+    await waitFor('sink full', async () => (await metric(registry, 'pharos_acks_outstanding')) >= 200, 10_000, 10);
     const read = await metric(registry, 'pharos_component_received_events_total', { component_id: 'file:app' });
-    expect(read).toBeLessThanOrEqual(500);
-    expect(await metric(registry, 'pharos_acks_outstanding')).toBeLessThanOrEqual(500);
+    expect(read).toBeLessThanOrEqual(300);
+    expect(await metric(registry, 'pharos_acks_outstanding')).toBeLessThanOrEqual(300);
     bus.release();
     await waitFor('20000 records', () => out.records.length >= 20_000, 30_000, 10);
     expect(out.records.map((r) => r.body)).toEqual(expected);

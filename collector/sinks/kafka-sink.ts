@@ -10,7 +10,7 @@
  * - A failed send is retried forever with capped, jittered exponential backoff: records are never
  *   dropped. A stop that cannot deliver in time leaves them unacknowledged; they are read again at
  *   the next start (at least once).
- * - `send` waits while the records accepted and not yet acknowledged exceed a few batches: the
+ * - `send` waits while the records accepted and not yet acknowledged exceed two batches: the
  *   backpressure that makes file sources stop reading instead of growing memory.
  * - With a disk spool (collector/spool): a batch whose send failed is written to the spool instead
  *   of being retried in place, and its acknowledgements are called once it is fsynced there; while
@@ -44,7 +44,11 @@ export interface KafkaSinkOptions {
   telemetry: ComponentTelemetry;
   /** Encoded size at which a batch is split into several messages (Kafka refuses > 1 MB by default). */
   maxMessageBytes?: number;
-  /** How many batches' worth of records may be accepted and not yet acknowledged. */
+  /**
+   * How many batches' worth of records may be accepted and not yet acknowledged: 2 lets the
+   * sources fill the next batch while one is in flight, and bounds memory (each batch is up to
+   * `max_records` records held as objects, then encoded).
+   */
   maxBatchesOutstanding?: number;
   retry?: { initialMs: number; maxMs: number };
   /** Jitter source; a seeded one makes backoff deterministic in tests. */
@@ -96,6 +100,8 @@ export class KafkaSink {
   private failure: Error | undefined;
   private failing = false;
   private readonly maxMessageBytes: number;
+  /** Bytes of messages per Kafka request; lowered when the broker refuses a request as too large. */
+  private sendLimitBytes = Number.POSITIVE_INFINITY;
   private readonly maxOutstandingRecords: number;
   private readonly maxOutstandingBytes: number;
   private readonly retry: { initialMs: number; maxMs: number };
@@ -105,7 +111,7 @@ export class KafkaSink {
   constructor(private readonly opts: KafkaSinkOptions) {
     this.t = opts.telemetry;
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    const batches = opts.maxBatchesOutstanding ?? 4;
+    const batches = opts.maxBatchesOutstanding ?? 2;
     this.maxOutstandingRecords = batches * opts.batch.max_records;
     this.maxOutstandingBytes = batches * opts.batch.max_bytes;
     this.retry = opts.retry ?? DEFAULT_RETRY;
@@ -336,11 +342,13 @@ export class KafkaSink {
    */
   private async deliverOrSpool(messages: BusMessage[], records: number, spool: DiskSpool): Promise<number | 'spooled' | undefined> {
     if (messages.length === 0) return 0;
+    const progress: SendProgress = { sent: 0 };
     if (spool.isEmpty()) {
-      const sent = await this.deliver(messages, true);
+      const sent = await this.deliver(messages, true, progress);
       if (sent !== 'failed') return sent;
     }
-    return (await this.spoolBatch(spool, { records, messages })) ? 'spooled' : undefined;
+    // Only what Kafka did not acknowledge goes to the spool (a batch sent in halves may be half there).
+    return (await this.spoolBatch(spool, { records, messages: messages.slice(progress.sent) })) ? 'spooled' : undefined;
   }
 
   /** Appends to the spool, waiting for room while it is full; false if halted first. */
@@ -416,9 +424,9 @@ export class KafkaSink {
    * Sends until acknowledged, returning the encoded bytes; undefined if halted first. With
    * `failFast`, the first failed attempt returns 'failed' (the caller spools the batch).
    */
-  private async deliver(messages: BusMessage[], failFast: true): Promise<number | undefined | 'failed'>;
-  private async deliver(messages: BusMessage[], failFast: false): Promise<number | undefined>;
-  private async deliver(messages: BusMessage[], failFast: boolean): Promise<number | undefined | 'failed'> {
+  private async deliver(messages: BusMessage[], failFast: true, progress?: SendProgress): Promise<number | undefined | 'failed'>;
+  private async deliver(messages: BusMessage[], failFast: false, progress?: SendProgress): Promise<number | undefined>;
+  private async deliver(messages: BusMessage[], failFast: boolean, progress: SendProgress = { sent: 0 }): Promise<number | undefined | 'failed'> {
     const bytes = messages.reduce((n, m) => n + m.value.length, 0);
     if (messages.length === 0) return 0;
     const signal = this.halt.signal;
@@ -427,7 +435,11 @@ export class KafkaSink {
       const started = performance.now();
       try {
         const producer = await abortable(this.producer(), signal);
-        await abortable(producer.send(this.opts.topic, messages), signal);
+        while (progress.sent < messages.length) {
+          let to = progress.sent + 1;
+          for (let bytes = messages[progress.sent]!.value.length; to < messages.length && bytes + messages[to]!.value.length <= this.sendLimitBytes; to++) bytes += messages[to]!.value.length;
+          await abortable(this.sendFitting(producer, messages, progress.sent, to, progress), signal);
+        }
         sendDuration(this.t, (performance.now() - started) / 1000);
         batchSent(this.t);
         if (this.failing) componentRecovered(this.t, 'kafka sends succeed again', { topic: this.opts.topic, attempts: attempt + 1 });
@@ -449,6 +461,27 @@ export class KafkaSink {
         });
         await sleep(delay, undefined, { signal }).catch(() => {});
       }
+    }
+  }
+
+  /**
+   * Sends messages[from, to) as one request; a record batch the broker finds too large (a batch
+   * that compressed worse than usual past message.max.bytes) goes again in halves, in order.
+   * `progress.sent` moves past each acknowledged part, so a retry never sends a part twice.
+   */
+  private async sendFitting(producer: BusProducer, messages: BusMessage[], from: number, to: number, progress: SendProgress): Promise<void> {
+    try {
+      await producer.send(this.opts.topic, from === 0 && to === messages.length ? messages : messages.slice(from, to));
+      progress.sent = to;
+    } catch (err) {
+      if (to - from < 2 || !isTooLarge(err)) throw err;
+      // Learned once: later batches go out in requests of at most half what was refused.
+      let bytes = 0;
+      for (let i = from; i < to; i++) bytes += messages[i]!.value.length;
+      this.sendLimitBytes = Math.min(this.sendLimitBytes, Math.floor(bytes / 2));
+      const mid = from + ((to - from) >> 1);
+      await this.sendFitting(producer, messages, from, mid, progress);
+      await this.sendFitting(producer, messages, mid, to, progress);
     }
   }
 
@@ -487,6 +520,19 @@ export class KafkaSink {
       }
     }
   }
+}
+
+/** How many of a batch's messages Kafka acknowledged so far. */
+interface SendProgress {
+  sent: number;
+}
+
+/** The broker refused a request for its size: kafkajs's protocol error, possibly wrapped. */
+function isTooLarge(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
 }
 
 /** Stops waiting for `p` when `signal` aborts; `p` itself runs on (its outcome is then ignored). */

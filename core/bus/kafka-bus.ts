@@ -3,7 +3,8 @@
  * consumers that commit a partition's offsets only after its batch handler resolved.
  */
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
-import { CompressionTypes } from 'kafkajs';
+import type { PharosConfig } from '../config/schema.js';
+import { compressionType } from '../kafka/compression.js';
 import { brokerRetryDelay, untilBrokerAnswers } from '../kafka/until-broker-answers.js';
 import type { Logger } from '../log.js';
 import { gauge, type Registry } from '../telemetry/registry.js';
@@ -25,6 +26,7 @@ export class KafkaBus implements Bus {
     brokers: string[],
     private readonly log: Logger,
     registry?: Registry,
+    private readonly options: { compression?: PharosConfig['kafka']['compression'] } = {},
   ) {
     this.lag = registry ? gauge(registry, 'pharos_kafka_consumer_lag', 'Messages of a partition not yet consumed by the group, after its last batch.', ['group', 'topic', 'partition']) : undefined;
     this.description = `kafka at ${brokers.join(',')}`;
@@ -67,7 +69,7 @@ export class KafkaBus implements Bus {
         await producer.send({
           topic,
           acks: -1,
-          compression: CompressionTypes.GZIP,
+          compression: compressionType(this.options.compression ?? 'gzip'),
           messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
         });
       },

@@ -10,6 +10,7 @@ import Long from 'long';
 import { PharosError } from '../errors.js';
 import type { AttributeValue, Attributes, LogRecord, MetricSample, MetricType } from '../model/records.js';
 import { opentelemetry } from './otlp/generated/otlp.js';
+import { type ResourceGroup, writeExportLogsRequest } from './otlp-logs-writer.js';
 
 import otlp = opentelemetry.proto;
 type PbAnyValue = otlp.common.v1.AnyValue.$Properties;
@@ -281,16 +282,12 @@ function toPbLogRecord(r: LogRecord): PbLogRecord {
   return pb;
 }
 
-interface ResourceGroup {
-  resource: Attributes;
-  scopes: Map<string, PbScopeLogs & { logRecords: PbLogRecord[] }>;
-}
-
 /** One ExportLogsServiceRequest: records grouped by identical resource, then by scope, in input order. */
 export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
   // Records of one source usually share one resource object: identity first, canonical key second.
   const byObject = new Map<Attributes, ResourceGroup>();
   const byKey = new Map<string, ResourceGroup>();
+  let sizeHint = 0;
   for (const r of records) {
     let group = byObject.get(r.resource);
     if (!group) {
@@ -302,7 +299,26 @@ export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
       }
       byObject.set(r.resource, group);
     }
-    const scopeKey = `${r.scopeName ?? ''}\u0000${r.scopeVersion ?? ''}`;
+    const scopeKey = r.scopeName === undefined && r.scopeVersion === undefined ? '' : `${r.scopeName ?? ''}\u0000${r.scopeVersion ?? ''}\u0000`;
+    let scope = group.scopes.get(scopeKey);
+    if (!scope) {
+      scope = { name: r.scopeName, version: r.scopeVersion, records: [] };
+      group.scopes.set(scopeKey, scope);
+    }
+    scope.records.push(r);
+    sizeHint += r.body.length + 160;
+  }
+  return writeExportLogsRequest(byKey.values(), sizeHint);
+}
+
+/** The same request through protobufjs: the reference the hand-written writer is tested against. */
+export function encodeLogsWithProtobufjs(records: readonly LogRecord[]): Uint8Array {
+  const byKey = new Map<string, { resource: Attributes; scopes: Map<string, PbScopeLogs & { logRecords: PbLogRecord[] }> }>();
+  for (const r of records) {
+    const key = attrsKey(r.resource);
+    let group = byKey.get(key);
+    if (!group) byKey.set(key, (group = { resource: r.resource, scopes: new Map() }));
+    const scopeKey = r.scopeName === undefined && r.scopeVersion === undefined ? '' : `${r.scopeName ?? ''}\u0000${r.scopeVersion ?? ''}\u0000`;
     let scope = group.scopes.get(scopeKey);
     if (!scope) {
       scope = { logRecords: [] };
@@ -325,7 +341,35 @@ export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
  * than maxBytes is still emitted, alone: the caller decides what to do with it.
  */
 export function encodeLogBatches(records: readonly LogRecord[], maxBytes = DEFAULT_MAX_MESSAGE_BYTES): Uint8Array[] {
-  return splitEncode(records, maxBytes, encodeLogs);
+  if (!(maxBytes > 0) || !Number.isFinite(maxBytes)) throw new RangeError(`maxBytes must be a positive number of bytes, got ${maxBytes}`);
+  // Cut by an estimate first, so a big batch is not encoded whole only to be cut and encoded
+  // again; the estimate learns from each message, and splitEncode still cuts a slice it missed.
+  const target = maxBytes * 0.85;
+  let scale = 1;
+  const out: Uint8Array[] = [];
+  for (let start = 0; start < records.length; ) {
+    let end = start;
+    let estimate = 0;
+    while (end < records.length && (end === start || estimate + scale * estimatedLogBytes(records[end]!) <= target)) {
+      estimate += scale * estimatedLogBytes(records[end]!);
+      end++;
+    }
+    const slice = start === 0 && end === records.length ? records : records.slice(start, end);
+    const parts = splitEncode(slice, maxBytes, encodeLogs);
+    let actual = 0;
+    for (const part of parts) {
+      actual += part.length;
+      out.push(part);
+    }
+    if (estimate > 0) scale = Math.min(64, Math.max(0.25, (scale * actual) / estimate));
+    start = end;
+  }
+  return out;
+}
+
+/** Roughly the bytes a record takes in a request: its body and severity, and a typical attribute set. */
+function estimatedLogBytes(r: LogRecord): number {
+  return r.body.length + r.severityText.length + 150;
 }
 
 /**

@@ -206,6 +206,10 @@ export const configSchema = z.strictObject({
         .prefault({}),
       /** Partitions of topics Pharos creates itself. */
       partitions: z.number().int().min(1).max(1024).default(3),
+      /** Compression of produced messages: gzip (any consumer reads it) or none. */
+      compression: z.enum(['gzip', 'none']).default('gzip'),
+      /** gzip level, 1 (fastest) to 9 (smallest). */
+      compression_level: z.number().int().min(1).max(9).default(1),
       /** TLS with the system's CAs; `tls` for your own CA or a client certificate (either turns TLS on). */
       ssl: z.boolean().default(false),
       tls: kafkaTlsConfig.optional(),
@@ -235,6 +239,8 @@ export const configSchema = z.strictObject({
       logs_ttl_days: z.number().int().min(1).max(20_000).default(30),
       /** Days raw metric samples are kept; rollups keep longer. */
       metrics_ttl_days: z.number().int().min(1).max(20_000).default(30),
+      /** A ClickHouse server's own log tables (system.query_log, part_log, …): days kept; 0 leaves them alone. Not used on chDB. */
+      system_logs_ttl_days: z.number().int().min(0).max(3650).default(7),
     })
     .prefault({}),
   auth: z
@@ -275,8 +281,10 @@ export const configSchema = z.strictObject({
         .prefault({}),
       batch: z
         .strictObject({
-          max_records: z.number().int().min(1).default(1000),
-          max_bytes: z.number().int().min(1024).default(900 * 1024),
+          // One Kafka request per batch, and kafkajs's idempotent producer has one request in
+          // flight: few large batches carry more lines per round trip (`npm run bench:collector`).
+          max_records: z.number().int().min(1).default(4000),
+          max_bytes: z.number().int().min(1024).default(1024 * 1024),
           linger_ms: z.number().int().min(0).default(100),
         })
         .prefault({}),
@@ -369,6 +377,12 @@ export const configSchema = z.strictObject({
           batch_rows: z.number().int().min(1).default(50_000),
           batch_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
           batch_ms: z.number().int().min(10).default(1000),
+          /**
+           * Kafka consumers the writer runs in its group (as Kafka Connect's `tasks.max`): each
+           * takes some partitions, so one decodes while another's insert runs. More than the
+           * topics' partitions only idle. The in-process bus always reads every partition at once.
+           */
+          consumers: z.number().int().min(1).max(64).default(3),
         })
         .prefault({}),
     })
