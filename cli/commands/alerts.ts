@@ -5,6 +5,7 @@ import { KafkaBus } from '../../core/bus/kafka-bus.js';
 import { selectBus } from '../../core/bus/select-bus.js';
 import { createClickHouse } from '../../core/clickhouse/client.js';
 import { migrate } from '../../core/clickhouse/migrate.js';
+import { systemLogsTtlDays } from '../../core/clickhouse/system-log-ttl.js';
 import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
 import { startRealtime } from '../../pipeline/realtime/realtime-service.js';
@@ -22,7 +23,7 @@ export async function runAlerts(opts: CommonOptions): Promise<void> {
   await runOrExit(rt.log, async () => {
     // alert_events lives in the warehouse: make sure its schema is there (idempotent).
     const admin = createClickHouse(rt.config, rt.log, 'admin');
-    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, log: rt.log });
+    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, systemLogsTtlDays: systemLogsTtlDays(rt.config), log: rt.log });
     await admin.close();
     const { bus } = await selectBus(rt.config, rt.log, 'kafka-only', rt.registry);
     rt.onShutdown('bus', () => bus.close());

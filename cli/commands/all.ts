@@ -5,6 +5,7 @@ import { describeBusPlan, selectBus } from '../../core/bus/select-bus.js';
 import { createClickHouse, describeClickHouse } from '../../core/clickhouse/client.js';
 import { openSqlConsole } from '../../core/clickhouse/sql-console.js';
 import { migrate } from '../../core/clickhouse/migrate.js';
+import { systemLogsTtlDays } from '../../core/clickhouse/system-log-ttl.js';
 import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
 import { startDashboard } from '../../dashboard/server/dashboard-server.js';
@@ -39,7 +40,7 @@ export async function runAll(opts: CommonOptions): Promise<void> {
     log.info({ clickhouse: describeClickHouse(config), data_dir: resolve(config.data_dir) }, 'starting pharos (all components in one process)');
     log.info(`bus plan: ${describeBusPlan(config, 'all-in-one')}`);
     const admin = createClickHouse(config, log, 'admin');
-    await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, metricsTtlDays: config.clickhouse.metrics_ttl_days, log });
+    await migrate(admin, { database: config.clickhouse.database, logsTtlDays: config.clickhouse.logs_ttl_days, metricsTtlDays: config.clickhouse.metrics_ttl_days, systemLogsTtlDays: systemLogsTtlDays(config), log });
     const query = createClickHouse(config, log, 'query');
     const ingest = createClickHouse(config, log, 'ingest');
     rt.onShutdown('clickhouse', async () => {

@@ -1,5 +1,6 @@
 import { createClickHouse, describeClickHouse } from '../../core/clickhouse/client.js';
 import { migrate } from '../../core/clickhouse/migrate.js';
+import { systemLogsTtlDays } from '../../core/clickhouse/system-log-ttl.js';
 import { Authenticator } from '../../core/http/auth.js';
 import { startServiceServer } from '../../core/http/service-server.js';
 import { selectBus } from '../../core/bus/select-bus.js';
@@ -13,7 +14,7 @@ export async function runPipeline(opts: CommonOptions): Promise<void> {
   await runOrExit(rt.log, async () => {
     const admin = createClickHouse(rt.config, rt.log, 'admin');
     rt.log.info({ clickhouse: describeClickHouse(rt.config) }, 'warehouse');
-    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, log: rt.log });
+    await migrate(admin, { database: rt.config.clickhouse.database, logsTtlDays: rt.config.clickhouse.logs_ttl_days, metricsTtlDays: rt.config.clickhouse.metrics_ttl_days, systemLogsTtlDays: systemLogsTtlDays(rt.config), log: rt.log });
     await admin.close();
     const { bus } = await selectBus(rt.config, rt.log, 'kafka-only', rt.registry);
     rt.onShutdown('bus', () => bus.close());

@@ -68,7 +68,7 @@ describe('migrate', () => {
 
     const indexes = await rows<{ name: string; type_full: string }>("SELECT name, type_full FROM system.data_skipping_indices WHERE database = 'mig_schema' AND table = 'otel_logs' ORDER BY name");
     expect(Object.fromEntries(indexes.map((i) => [i.name, i.type_full]))).toEqual({
-      idx_body: 'tokenbf_v1(32768, 3, 0)',
+      idx_body_tokens: 'tokenbf_v1(32768, 3, 0)',
       idx_log_attr_key: 'bloom_filter(0.01)',
       idx_log_attr_value: 'bloom_filter(0.01)',
       idx_res_attr_key: 'bloom_filter(0.01)',

@@ -1,7 +1,7 @@
 /**
  * Brings the warehouse schema up to date at start: runs the migrations of ./migrations that
- * `<db>.schema_migrations` does not record yet, in order, then makes the `otel_logs` TTL match
- * config.
+ * `<db>.schema_migrations` does not record yet, in order, then makes the tables' TTLs match
+ * config (and, on a server, the TTL of its own system log tables: system-log-ttl.ts).
  *
  * A migration's row is written only after all its statements succeeded. Since every statement is
  * idempotent, a start interrupted mid-migration re-runs that migration from its first statement.
@@ -11,6 +11,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { PharosError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { reconcileSystemLogTtl } from './system-log-ttl.js';
 import { DEFAULT_METRICS_TTL_DAYS, metricTtls, migrationChecksum, migrations, renderStatement, type Migration, type MigrationContext } from './migrations/index.js';
 
 export interface MigrateOptions {
@@ -18,6 +19,11 @@ export interface MigrateOptions {
   logsTtlDays: number;
   /** `clickhouse.metrics_ttl_days`; the config default when absent. */
   metricsTtlDays?: number;
+  /**
+   * A ClickHouse server's own log tables' retention (system-log-ttl.ts); absent on chDB and when
+   * the config leaves them alone: see `systemLogsTtlDays(config)`.
+   */
+  systemLogsTtlDays?: number;
   log: Logger;
 }
 
@@ -79,6 +85,7 @@ ORDER BY version`,
   ]) {
     await reconcileTtl(client, ctx, t, opts.log);
   }
+  if (opts.systemLogsTtlDays !== undefined) await reconcileSystemLogTtl(client, { days: opts.systemLogsTtlDays, log: opts.log });
   return { applied };
 }
 

@@ -17,6 +17,7 @@ import { metricSamples } from './003-metric-samples.js';
 import { alertEvents } from './004-alert-events.js';
 import { sqlAudit } from './005-sql-audit.js';
 import { dashboards } from './006-dashboards.js';
+import { bodyIndexPerGranule } from './007-body-index-per-granule.js';
 
 export interface Migration {
   version: number;
@@ -32,7 +33,7 @@ export interface MigrationContext {
   metricsTtlDays?: number;
 }
 
-export const migrations: readonly Migration[] = [otelLogs, warehouseBatches, metricSamples, alertEvents, sqlAudit, dashboards];
+export const migrations: readonly Migration[] = [otelLogs, warehouseBatches, metricSamples, alertEvents, sqlAudit, dashboards, bodyIndexPerGranule];
 
 /** `clickhouse.metrics_ttl_days`'s default in config. */
 export const DEFAULT_METRICS_TTL_DAYS = 30;
