@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const BENCHES = ['codec.bench.ts', 'collector.bench.ts', 'warehouse.bench.ts', 'realtime-store.bench.ts', 'alerts.bench.ts', 'dashboard.bench.ts', 'end-to-end.bench.ts'];
+const BENCHES = ['codec.bench.ts', 'collector.bench.ts', 'warehouse.bench.ts', 'warehouse-search.ts', 'realtime-store.bench.ts', 'alerts.bench.ts', 'dashboard.bench.ts', 'end-to-end.bench.ts'];
 let failed = 0;
 for (const file of BENCHES) {
   const path = join(import.meta.dirname, file);
