@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, validateConfig } from '../../core/config/load.js';
 import { REDACT_BUILTINS } from '../../core/config/schema.js';
@@ -218,5 +219,40 @@ describe('config: collector.redact', () => {
     expect(issues({ patterns: [{ name: 'x', regex: '(' }] })).toEqual([expect.stringMatching(/^collector\.redact\.patterns\.0\.regex: does not compile/)]);
     expect(issues({ patterns: [{ name: 'email', regex: 'x' }] })).toEqual([expect.stringMatching(/^collector\.redact\.patterns\.0\.name: name email is taken/)]);
     expect(issues({ builtins: ['ssn'] })).toEqual([expect.stringMatching(/^collector\.redact\.builtins\.0: /)]);
+  });
+});
+
+describe('pre-checks', () => {
+  // Fragments that make up secrets and near-misses in every case, glued at random.
+  const fragment = fc.oneof(
+    fc.constantFrom('Bearer ', 'bEaReR\t', 'password=', 'PassPhrase: ', '"passwd":"', 'api_key=', 'API-KEY: ', 'apikey=', 'access_token=', 'Client_Secret=', 'secret_key:', 'ghp_', 'gho_', 'github_pat_', 'xoxb-', 'xoxp-', 'sk_live_', 'rk_live_', 'AIza', 'AKIA', 'ASIA', 'eyJ', '.eyJ', 'eyJhbGciOiJIUzI1NiJ9', '.eyJzdWIiOiIxMjM0NTY3ODkwIn0', '.dozjgNryP4J3jVmNHl0w5N', 'https://', 'u:', 'p@', '@', 'a@b.io', '://:', 'xyz', 'ABCDEFGHIJKLMNOP', '0123456789', '-', '_', '.', ' ', '"'),
+    fc.string({ unit: fc.constantFrom('a', 'Z', '0', '9', '_', '-', '.', 'x', 'k'), minLength: 1, maxLength: 40 }),
+  );
+  const line = fc.array(fragment, { maxLength: 12 }).map((parts) => parts.join(''));
+
+  const sample: Record<RedactBuiltin, string> = {
+    bearer_token: 'Authorization: Bearer abc.def-123456',
+    url_password: 'redis://:s3cret@cache:6379',
+    email: 'mail bob@example.com now',
+    password: 'password=hunter22',
+    aws_access_key_id: 'key AKIAABCDEFGHIJKLMNOP',
+    api_key: 'api_key=abcdef123456',
+    jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N',
+  };
+
+  test.each(Object.keys(BUILTINS) as RedactBuiltin[])('%s: every match holds one of its words (the substring pre-check never skips a secret)', (name) => {
+    const b = BUILTINS[name];
+    const re = new RegExp(b.source, 'g');
+    let matched = 0;
+    fc.assert(
+      fc.property(line, (s) => {
+        for (const m of s.matchAll(re)) {
+          matched++;
+          expect(b.words.some((w) => m[0].toLowerCase().includes(w))).toBe(true);
+        }
+      }),
+      { numRuns: 3000, examples: [[sample[name]]] },
+    );
+    expect(matched).toBeGreaterThan(0);
   });
 });
