@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { parseSyslog } from './syslog-parse.js';
+import { TcpFramer } from './syslog.js';
 
 const ctx = { service: 'syslog', peer: '10.0.0.9', nowMs: Date.parse('2026-12-05T07:00:00Z') };
 
@@ -53,5 +54,19 @@ describe('parseSyslog', () => {
       expect(r.body).toBe(m);
       expect(r.attributes['log.parse_error']).toBe(true);
     }
+  });
+});
+
+describe('TcpFramer', () => {
+  test('a long message trickled a byte per segment, then an octet-counted one split the same way, arrive whole', () => {
+    const messages: string[] = [];
+    const refused: string[] = [];
+    const framer = new TcpFramer(100_000, (m) => messages.push(m), (why) => refused.push(why));
+    const long = `<13>${'é'.repeat(20_000)}`;
+    const counted = `${Buffer.byteLength('<14>counted body')} <14>counted body`;
+    for (const b of Buffer.from(`${long}\n${counted}<15>last`)) framer.push(Buffer.from([b]));
+    framer.end();
+    expect(refused).toEqual([]);
+    expect(messages).toEqual([long, '<14>counted body', '<15>last']);
   });
 });
