@@ -34,8 +34,9 @@ const CASES: Record<RedactBuiltin, { positive: Array<[string, string]>; negative
     positive: [
       ['login by jane.doe+ops@example.co.uk failed', 'login by [REDACTED] failed'],
       ['to=<a_b@mail-1.example.org>', 'to=<[REDACTED]>'],
+      ['ops@example.com.png?x', '[REDACTED].png?x'],
     ],
-    negative: ['user@localhost signed in', 'version 1.2@3', 'npm i @types/node'],
+    negative: ['user@localhost signed in', 'version 1.2@3', 'npm i @types/node', 'GET /static/icon@2x.png 200', 'logo@3x.WEBP', 'bundle@1.2.3.js'],
   },
   password: {
     positive: [

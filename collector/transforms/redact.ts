@@ -63,6 +63,7 @@ function replaceValue(match: string): string {
   return match.slice(0, i) + (q === '"' || q === "'" ? `${q}${REDACTED}${q}` : REDACTED);
 }
 
+const FILE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'avif', 'ico', 'css', 'js', 'mjs', 'map', 'json', 'txt'].map(ci).join('|');
 const PASSWORD_KEYS = ['password', 'passwd', 'passphrase'].map(ci).join('|');
 const API_KEY_KEYS = ['api_key', 'api-key', 'apikey', 'access_token', 'auth_token', 'client_secret', 'secret_key'].map(ci).join('|');
 
@@ -83,8 +84,9 @@ export const BUILTINS: Readonly<Record<RedactBuiltin, Builtin>> = {
     words: ['@'],
     replace: (m) => `${m.slice(0, m.indexOf(':', m.indexOf('://') + 3) + 1)}${REDACTED}@`,
   },
+  // Not a file name with a density suffix (`icon@2x.png`): no top-level domain is an image, style or script extension.
   email: {
-    source: `(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}\\b`,
+    source: `(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.(?!(?:${FILE_EXTENSIONS})\\b)[A-Za-z]{2,}\\b`,
     hint: '@',
     words: ['@'],
     replace: () => REDACTED,
