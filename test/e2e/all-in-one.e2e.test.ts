@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../core/kafka/local-broker.js';
 import { launchBrowser, SCREENSHOT_DIR } from '../harness/browser.js';
-import { testBrokers } from '../harness/kafka-helpers.js';
+import { isolatedKafkaEnv, testBrokers } from '../harness/kafka-helpers.js';
 import { spawnPharos, type PharosProcess } from '../harness/pharos-process.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -47,7 +47,7 @@ describe('pharos all', () => {
 
   test('on Kafka: a line appended to a tailed file shows in the dashboard, and the log says which bus was chosen', async () => {
     const brokers = testBrokers();
-    const { pharos, appLog, base } = await startAll({ PHAROS_KAFKA__BROKERS: brokers.join(',') });
+    const { pharos, appLog, base } = await startAll(isolatedKafkaEnv('all-in-one', brokers));
     running.push(pharos);
     const [busLine] = await pharos.waitForOutput(/"msg":"bus: [^"]*"/);
     expect(busLine).toContain(`bus: kafka at ${brokers.join(',')} (kafka.brokers is configured)`);

@@ -10,7 +10,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../core/kafka/local-broker.js';
 import { launchBrowser, SCREENSHOT_DIR } from '../harness/browser.js';
-import { testBrokers } from '../harness/kafka-helpers.js';
+import { isolatedKafkaEnv } from '../harness/kafka-helpers.js';
 import { spawnPharos, type PharosProcess } from '../harness/pharos-process.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -36,7 +36,7 @@ describe('live tail', () => {
       PHAROS_COLLECTOR__FILES: `[{include: ["${checkoutLog}"], service: checkout, start_at: beginning}, {include: ["${billingLog}"], service: billing, start_at: beginning}]`,
       PHAROS_COLLECTOR__POLL_MS: '100',
       PHAROS_COLLECTOR__SELF_LOGS: 'false',
-      PHAROS_KAFKA__BROKERS: testBrokers().join(','),
+      ...isolatedKafkaEnv('live-tail'),
     });
     base = `http://127.0.0.1:${port}`;
     await pharos.waitForOutput(/pharos is running/, 90_000);

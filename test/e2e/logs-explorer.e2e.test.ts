@@ -10,7 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freePort } from '../../core/kafka/local-broker.js';
 import { launchBrowser, SCREENSHOT_DIR } from '../harness/browser.js';
-import { testBrokers, uniqueTopic } from '../harness/kafka-helpers.js';
+import { isolatedKafkaEnv } from '../harness/kafka-helpers.js';
 import { spawnPharos, type PharosProcess } from '../harness/pharos-process.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -33,15 +33,8 @@ describe('logs explorer', () => {
       PHAROS_COLLECTOR__FILES: `[{include: ["${appLog}"], service: shop, start_at: beginning}]`,
       PHAROS_COLLECTOR__POLL_MS: '100',
       PHAROS_COLLECTOR__SELF_LOGS: 'false',
-      PHAROS_KAFKA__BROKERS: testBrokers().join(','),
-      // Its own topics, groups and no host metrics: the other e2e files share this broker and read
-      // the default topics, where this process's lines and samples would show up in their answers.
-      PHAROS_KAFKA__TOPICS__LOGS: uniqueTopic('explorer-logs'),
-      PHAROS_KAFKA__TOPICS__METRICS: uniqueTopic('explorer-metrics'),
-      PHAROS_KAFKA__TOPICS__ALERTS: uniqueTopic('explorer-alerts'),
-      PHAROS_KAFKA__TOPICS__DEADLETTER: uniqueTopic('explorer-deadletter'),
-      PHAROS_PIPELINE__WAREHOUSE__GROUP_ID: uniqueTopic('explorer-warehouse'),
-      PHAROS_ALERTS__LEADER_GROUP: uniqueTopic('explorer-alerts-leader'),
+      // Its own topics and groups, and no host metrics: the other e2e files share this broker.
+      ...isolatedKafkaEnv('explorer'),
       PHAROS_COLLECTOR__HOST_METRICS__ENABLED: 'false',
     });
     base = `http://127.0.0.1:${port}`;

@@ -30,3 +30,21 @@ export async function createTopics(brokers: string[], topics: string[], partitio
     await admin.disconnect();
   }
 }
+
+/**
+ * Environment for a spawned `pharos` on the shared broker with topics and consumer groups of its
+ * own: two test files running `pharos all` at once would otherwise split the `pharos-warehouse`
+ * group's partitions between them, and each would write the other's lines into its own warehouse.
+ */
+export function isolatedKafkaEnv(prefix: string, brokers: string[] = testBrokers()): Record<string, string> {
+  return {
+    PHAROS_KAFKA__BROKERS: brokers.join(','),
+    PHAROS_KAFKA__TOPICS__LOGS: uniqueTopic(`${prefix}-logs`),
+    PHAROS_KAFKA__TOPICS__METRICS: uniqueTopic(`${prefix}-metrics`),
+    PHAROS_KAFKA__TOPICS__ALERTS: uniqueTopic(`${prefix}-alerts`),
+    PHAROS_KAFKA__TOPICS__DEADLETTER: uniqueTopic(`${prefix}-deadletter`),
+    PHAROS_ALERTS__STATE_TOPIC: uniqueTopic(`${prefix}-alerts-state`),
+    PHAROS_PIPELINE__WAREHOUSE__GROUP_ID: uniqueTopic(`${prefix}-warehouse`),
+    PHAROS_ALERTS__LEADER_GROUP: uniqueTopic(`${prefix}-alerts-leader`),
+  };
+}
