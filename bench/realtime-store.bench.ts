@@ -1,9 +1,16 @@
 /**
  * The real-time store's figures: ingest rate into the head (samples/s, straight appends and
- * through the Kafka wire codec), bytes per sample on counter shapes, and select latency over
- * 1,000 counter series × 2 h at 10 s. Run: `npx tsx bench/realtime-store.bench.ts` (figures only).
+ * through the Kafka wire codec), bytes per sample on counter shapes, select latency over
+ * 1,000 counter series × 2 h at 10 s, and the dashboard's PromQL range queries beside
+ * VictoriaMetrics (cached and nocache) and Prometheus loaded with the same samples.
+ * Run: `npm run bench:realtime` (figures only).
  */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
+import express from 'express';
+import { promApiRouter } from '../pipeline/realtime/api/prom-api.js';
 import { decodeMetrics, encodeMetricBatches } from '../core/codec/codec.js';
 import type { MetricSample } from '../core/model/records.js';
 import { XorChunk } from '../pipeline/realtime/chunk/xor-chunk.js';
@@ -175,32 +182,67 @@ const histSamples: MetricSample[] = [];
     }
   }
 }
-const engine = new Engine({});
-const queries: Array<[string, HeadQuerier, string]> = [
-  ['sum by (method) (rate(...[5m])), 1,000 series', q, 'sum by (method) (rate(http_requests_total[5m]))'],
-  ['histogram_quantile(0.99, ...), 100 buckets', new HeadQuerier(histHead), 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))'],
+// Three figures per query: "no result cache" evaluates every step (decoded chunks kept between
+// runs, as VictoriaMetrics keeps its block caches) and is the one to set beside VM's nocache and
+// Prometheus; "cold" also clears the decoded-chunk cache before each run (every chunk decoded);
+// "result cache" answers from the range-result cache (result-cache.ts), as VM does by default.
+const engine = new Engine({ resultCacheBytes: 0 });
+const cachedEngine = new Engine();
+const queries: Array<[string, HeadQuerier, string, Head]> = [
+  ['sum by (method) (rate(...[5m])), 1,000 series', q, 'sum by (method) (rate(http_requests_total[5m]))', head],
+  ['histogram_quantile(0.99, ...), 100 buckets', new HeadQuerier(histHead), 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))', histHead],
 ];
-console.log('\nPromQL range queries, 2 h at a 15 s step:');
-const promql: Record<string, { median_ms: number; p99_ms: number }> = {};
-for (const [label, querier, expr] of queries) {
-  for (let i = 0; i < 3; i++) engine.rangeQuery(querier, expr, T0, end, 15_000);
+type Figure = { median_ms: number; p99_ms: number };
+function measure(run: () => void, before?: () => void): [Figure, string] {
+  for (let i = 0; i < 3; i++) {
+    before?.();
+    run();
+  }
   const runs: number[] = [];
   const cpuRuns: number[] = [];
   const budget = Date.now() + 5000;
   while (runs.length < 100 && Date.now() < budget) {
-    const [, ms, cpuMs] = time(() => engine.rangeQuery(querier, expr, T0, end, 15_000));
+    before?.();
+    const [, ms, cpuMs] = time(run);
     runs.push(ms);
     cpuRuns.push(cpuMs);
   }
-  promql[label] = { median_ms: percentile(runs, 50), p99_ms: percentile(runs, 99) };
-  console.log(`  ${label.padEnd(48)} ${stats(runs, cpuRuns)}`);
+  return [{ median_ms: percentile(runs, 50), p99_ms: percentile(runs, 99) }, stats(runs, cpuRuns)];
+}
+console.log('\nPromQL range queries, 2 h at a 15 s step:');
+const promql: Record<string, Figure> = {};
+const promqlCold: Record<string, Figure> = {};
+const promqlCached: Record<string, Figure> = {};
+for (const [label, querier, expr, h] of queries) {
+  const [warm, warmLine] = measure(() => engine.rangeQuery(querier, expr, T0, end, 15_000));
+  const [cold, coldLine] = measure(() => engine.rangeQuery(querier, expr, T0, end, 15_000), () => h.decoded.clear());
+  const [cached, cachedLine] = measure(() => cachedEngine.rangeQuery(querier, expr, T0, end, 15_000));
+  promql[label] = warm;
+  promqlCold[label] = cold;
+  promqlCached[label] = cached;
+  console.log(`  ${label.padEnd(48)} no result cache: ${warmLine}`);
+  console.log(`  ${''.padEnd(48)} cold (chunk cache cleared each run): ${coldLine}`);
+  console.log(`  ${''.padEnd(48)} result cache: ${cachedLine}`);
+}
+// What the speed costs in memory: decoded chunks (16 bytes a sample, timestamps shared by series
+// scraped together) against the chunks' own ~1 byte a sample, and the cached results.
+{
+  const decoded = head.decoded.bytes + histHead.decoded.bytes;
+  const chunks = head.memory().chunkBytes + histHead.memory().chunkBytes;
+  console.log(
+    `  memory: decoded-chunk caches ${(decoded / 2 ** 20).toFixed(1)} MiB (chunks themselves ${(chunks / 2 ** 20).toFixed(1)} MiB), ` +
+      `result cache ${(cachedEngine.resultCache!.bytes / 1024).toFixed(0)} KiB`,
+  );
 }
 
-// The same queries on the peers, loaded with the same samples in this run.
+// The same queries on the peers, loaded with the same samples in this run, over HTTP. Pharos is
+// asked the same way too, through its Prometheus API (result cache on, as it serves), though its
+// server shares this process and its one thread with the client making the requests.
 const peers: Record<string, Record<string, { median_ms: number; p99_ms: number }>> = {};
-console.log('\npeers, same data, same queries over HTTP (Pharos above is in-process: no HTTP, no JSON):');
+console.log('\nover HTTP, same data, same queries (Pharos above is in-process: no HTTP, no JSON):');
 const allSamples = [...samples, ...histSamples];
-const started: PeerTsdb[] = [];
+const pharosHttp = await servePharos([['http_requests_total', q], ['http_request_duration_seconds_bucket', new HeadQuerier(histHead)]]);
+const started: PeerTsdb[] = [pharosHttp];
 const vm = await startVictoriaMetrics(allSamples);
 if (typeof vm === 'string') console.log(`  ${vm}`);
 else started.push(vm.peer, vm.uncached);
@@ -220,9 +262,45 @@ for (const peer of started) {
     }
     const median = percentile(runs, 50);
     peers[peer.name]![label] = { median_ms: median, p99_ms: percentile(runs, 99) };
-    const ratio = promql[label]!.median_ms / median;
-    console.log(`  ${peer.name.padEnd(26)} ${label.padEnd(48)} median ${median.toFixed(2)} ms, p99 ${percentile(runs, 99).toFixed(2)} ms — Pharos takes ${ratio.toFixed(2)}× its time`);
+    const figure = `  ${peer.name.padEnd(26)} ${label.padEnd(48)} median ${median.toFixed(2)} ms, p99 ${percentile(runs, 99).toFixed(2)} ms`;
+    if (peer === pharosHttp) {
+      console.log(figure);
+      continue;
+    }
+    // VictoriaMetrics by default answers from its rollup result cache: set beside Pharos's result
+    // cache, in process and over HTTP; nocache and Prometheus beside Pharos evaluating every step.
+    const withCache = peer.name === 'VictoriaMetrics';
+    const ours = (withCache ? promqlCached : promql)[label]!.median_ms;
+    const overHttp = withCache ? `, over HTTP ${(peers[pharosHttp.name]![label]!.median_ms / median).toFixed(2)}×` : '';
+    console.log(`${figure} — Pharos (${withCache ? 'result cache' : 'no result cache'}) takes ${(ours / median).toFixed(2)}× its time${overHttp}`);
   }
 }
 for (const peer of started) await peer.stop();
-writeResults('realtime', { machine: machine(), bytes_per_sample: mem.bytesPerSample, promql, peers });
+/** Pharos's Prometheus API on loopback, one server per head, each query sent to its metric's. */
+async function servePharos(heads: Array<[string, HeadQuerier]>): Promise<PeerTsdb> {
+  const servers: Server[] = [];
+  const bases = new Map<string, string>();
+  for (const [metric, querier] of heads) {
+    const app = express();
+    app.use(promApiRouter({ querier: () => querier }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+    bases.set(metric, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+  return {
+    name: 'Pharos (HTTP API)',
+    queryRange: async (expr, startMs, endMs, stepMs) => {
+      const base = [...bases].find(([metric]) => expr.includes(metric))![1];
+      const url = `${base}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${startMs / 1000}&end=${endMs / 1000}&step=${stepMs / 1000}`;
+      const body = (await (await fetch(url)).json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      if (body.status !== 'success') throw new Error(`${url}: ${body.error ?? 'failed'}`);
+      return body.data!.result.length;
+    },
+    stop: async () => {
+      for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
+    },
+  };
+}
+
+writeResults('realtime', { machine: machine(), bytes_per_sample: mem.bytesPerSample, promql, promql_cold: promqlCold, promql_result_cache: promqlCached, peers });

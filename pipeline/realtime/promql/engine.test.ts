@@ -182,3 +182,25 @@ describe('formatFloat (Go strconv.FormatFloat(v, \'f\', -1, 64))', () => {
     expect(formatFloat(v)).toBe(s);
   });
 });
+
+describe('parse cache', () => {
+  it('hands out one tree per query text, which evaluation leaves as it was', () => {
+    const engine = new Engine();
+    const q = bigQuerier(3, 40);
+    const text = 'sum by (instance) (rate(req_total[1m] offset 30s)) * 2';
+    const tree = engine.parse(text);
+    expect(engine.parse(text)).toBe(tree);
+    expect(engine.parse(`${text} `)).not.toBe(tree);
+    const snapshot = JSON.stringify(tree);
+    const first = engine.rangeQuery(q, text, 0, 600_000, 15_000);
+    expect(engine.rangeQuery(q, tree, 0, 600_000, 15_000)).toEqual(first);
+    expect(engine.instantQuery(q, text, 300_000)).toEqual(new Engine().instantQuery(q, text, 300_000));
+    expect(JSON.stringify(tree)).toBe(snapshot);
+  });
+
+  it('does not keep a query that failed to parse', () => {
+    const engine = new Engine();
+    expect(err(() => engine.parse('sum(')).type).toBe('bad_data');
+    expect(err(() => engine.parse('sum(')).type).toBe('bad_data');
+  });
+});

@@ -5,12 +5,16 @@
  * evaluation times need), then the expression is evaluated step by step; subquery steps are cached,
  * being aligned to absolute multiples of their step. Evaluation is synchronous, so a timeout is
  * enforced by checking a deadline (and an AbortSignal) inside the loops rather than by a timer.
+ * Range queries of the shapes dashboards run are evaluated column-wise instead (range-eval.ts)
+ * and, over a store that reports its changes (the head), answered through a result cache of past
+ * steps (result-cache.ts).
  */
 import type { LabelMatcher, Querier, SeriesSamples } from '../storage.js';
 import { aggregate } from './aggregations.js';
 import { binaryOp } from './binary.js';
 import { callFunction } from './functions.js';
 import { ColumnarEvaluator, columnarSupported } from './range-eval.js';
+import { DEFAULT_RESULT_CACHE_BYTES, isChangeFeed, ResultCache, windowExtent, type Evaluate } from './result-cache.js';
 import {
   exprType, parseExpr, typeName,
   type AtModifier, type Call, type Expr, type ParseOptions, type SubqueryExpr, type VectorSelector,
@@ -33,6 +37,11 @@ export interface EngineOptions extends ParseOptions {
   maxPointsPerSeries?: number;
   /** Evaluate supported range queries column-wise (see range-eval.ts); off only to compare both paths. */
   columnar?: boolean;
+  /**
+   * Bytes for range results kept to answer overlapping range queries (result-cache.ts): only
+   * column-wise queries over a store that reports its changes (the head). 0 disables it.
+   */
+  resultCacheBytes?: number;
 }
 
 export interface QueryOptions {
@@ -44,6 +53,7 @@ export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 export const DEFAULT_MAX_SAMPLES = 50_000_000;
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const MAX_POINTS_PER_SERIES = 11_000;
+const PARSED_QUERIES = 256;
 
 export function tooManyPointsMessage(): string {
   return 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)';
@@ -51,6 +61,8 @@ export function tooManyPointsMessage(): string {
 
 export class Engine {
   readonly opts: Required<Omit<EngineOptions, keyof ParseOptions>> & ParseOptions;
+  /** Range results by query (null when disabled). */
+  readonly resultCache: ResultCache | null;
 
   constructor(opts: EngineOptions = {}) {
     this.opts = {
@@ -61,11 +73,29 @@ export class Engine {
       defaultSubqueryStepMs: opts.defaultSubqueryStepMs ?? 60_000,
       maxPointsPerSeries: opts.maxPointsPerSeries ?? MAX_POINTS_PER_SERIES,
       columnar: opts.columnar ?? true,
+      resultCacheBytes: opts.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES,
     };
+    this.resultCache = this.opts.resultCacheBytes > 0 ? new ResultCache(this.opts.resultCacheBytes, this.opts.maxPointsPerSeries) : null;
   }
 
+  /** Parsed queries, least recently used first: dashboards send the same few again and again. */
+  private readonly parsed = new Map<string, Expr>();
+  /** The text each tree this engine parsed came from: the result cache's key for it. */
+  private readonly sources = new WeakMap<Expr, string>();
+
+  /** The query's syntax tree (shared by equal queries: evaluation never changes a tree). */
   parse(query: string): Expr {
-    return parseExpr(query, this.opts);
+    const hit = this.parsed.get(query);
+    if (hit) {
+      this.parsed.delete(query);
+      this.parsed.set(query, hit);
+      return hit;
+    }
+    const expr = parseExpr(query, this.opts);
+    if (this.parsed.size >= PARSED_QUERIES) this.parsed.delete(this.parsed.keys().next().value!);
+    this.parsed.set(query, expr);
+    this.sources.set(expr, query);
+    return expr;
   }
 
   instantQuery(querier: Querier, query: string | Expr, timeMs: number, qo: QueryOptions = {}): QueryResult {
@@ -114,6 +144,24 @@ export class Engine {
     }
   }
 
+  /** A column-wise range through the result cache, or null when this query cannot use it. */
+  private cachedRange(
+    querier: Querier, query: string | Expr, expr: Expr, startMs: number, endMs: number, stepMs: number, evaluate: Evaluate,
+  ): ResultSeries[] | null {
+    // A tree is keyed by the text it was parsed from; one parsed elsewhere is not cached.
+    const text = typeof query === 'string' ? query : this.sources.get(query);
+    if (!this.resultCache || text === undefined || !isChangeFeed(querier)) return null;
+    // Steps are matched by position on the grid: whole milliseconds only.
+    if (![startMs, endMs, stepMs].every(Number.isSafeInteger)) return null;
+    const extent = windowExtent(expr, this.opts.lookbackDeltaMs);
+    if (!extent) return null;
+    const out = this.resultCache.rangeQuery(querier, text, extent, startMs, endMs, stepMs, evaluate);
+    let points = 0;
+    for (const x of out) points += x.points.length;
+    if (points > this.opts.maxSamples) throw new PromQLError('execution', tooManySamplesMessage);
+    return out;
+  }
+
   /** The range evaluation, yielding after each step. */
   private *rangeSteps(
     querier: Querier, query: string | Expr, startMs: number, endMs: number, stepMs: number, qo: QueryOptions,
@@ -126,13 +174,19 @@ export class Engine {
     if (!(stepMs > 0)) throw new PromQLError('bad_data', 'zero or negative query resolution step widths are not accepted. Try a positive integer');
     if (endMs < startMs) throw new PromQLError('bad_data', 'end timestamp must not be before start time');
     if ((endMs - startMs) / stepMs > this.opts.maxPointsPerSeries) throw new PromQLError('bad_data', tooManyPointsMessage());
-    const ev = new Evaluator(querier, this.opts, startMs, endMs, stepMs, qo);
-    ev.load(expr);
     if (this.opts.columnar && columnarSupported(expr)) {
-      const out = new ColumnarEvaluator(ev, startMs, endMs, stepMs).run(expr);
-      for (const s of out) ev.addSamples(s.points.length);
+      const evaluate = (s: number, e: number): ResultSeries[] => {
+        const ev = new Evaluator(querier, this.opts, s, e, stepMs, qo);
+        ev.load(expr);
+        const out = new ColumnarEvaluator(ev, s, e, stepMs).run(expr);
+        for (const x of out) ev.addSamples(x.points.length);
+        return out;
+      };
+      const out = this.cachedRange(querier, query, expr, startMs, endMs, stepMs, evaluate) ?? evaluate(startMs, endMs);
       return { resultType: 'matrix', series: sortSeries(out) };
     }
+    const ev = new Evaluator(querier, this.opts, startMs, endMs, stepMs, qo);
+    ev.load(expr);
     const series = new Map<string, ResultSeries>();
     for (let ts = startMs; ts <= endMs; ts += stepMs) {
       ev.check();

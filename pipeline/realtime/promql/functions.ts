@@ -289,43 +289,65 @@ interface Bucket { upper: number; count: number }
 
 /** histogram_quantile on classic buckets, with Prometheus's coalescing and monotonicity fix. */
 export function bucketQuantile(q: number, buckets: Bucket[]): number {
+  buckets.sort(byUpper);
+  const n = buckets.length;
+  const upper = new Float64Array(n);
+  const count = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    upper[i] = buckets[i]!.upper;
+    count[i] = buckets[i]!.count;
+  }
+  return sortedBucketQuantile(q, upper, count, n);
+}
+
+/** The order buckets are sorted in (stable; equal bounds keep their order, and are merged). */
+export const byUpper = (a: { upper: number }, b: { upper: number }): number => a.upper - b.upper;
+
+/**
+ * bucketQuantile over the first n buckets already sorted by upper bound. Merges and fixes counts
+ * in place in `upper`/`count` (scratch the caller owns), so a column-wise caller allocates nothing.
+ */
+export function sortedBucketQuantile(q: number, upper: Float64Array, count: Float64Array, n: number): number {
   if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
+  if (n === 0 || upper[n - 1] !== Infinity) return NaN;
   // Buckets with the same bound (e.g. "1" and "1.0") are one bucket.
-  const merged: Bucket[] = [];
-  for (const b of buckets) {
-    const last = merged[merged.length - 1];
-    if (last && last.upper === b.upper) last.count += b.count;
-    else merged.push({ ...b });
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    if (m > 0 && upper[m - 1] === upper[i]) count[m - 1] = count[m - 1]! + count[i]!;
+    else {
+      upper[m] = upper[i]!;
+      count[m] = count[i]!;
+      m++;
+    }
   }
   // Scrapes of buckets are not atomic, so counts may decrease slightly; make them monotonic.
   let max = -Infinity;
-  for (const b of merged) {
-    if (b.count > max) max = b.count;
-    else if (b.count < max) b.count = max;
+  for (let i = 0; i < m; i++) {
+    const c = count[i]!;
+    if (c > max) max = c;
+    else if (c < max) count[i] = max;
   }
-  if (merged.length < 2) return NaN;
-  const observations = merged[merged.length - 1]!.count;
+  if (m < 2) return NaN;
+  const observations = count[m - 1]!;
   if (observations === 0) return NaN;
   let rank = q * observations;
-  let b = merged.length - 1;
-  for (let i = 0; i < merged.length - 1; i++) {
-    if (merged[i]!.count >= rank) { b = i; break; }
+  let b = m - 1;
+  for (let i = 0; i < m - 1; i++) {
+    if (count[i]! >= rank) { b = i; break; }
   }
-  if (b === merged.length - 1) return merged[merged.length - 2]!.upper;
-  if (b === 0 && merged[0]!.upper <= 0) return merged[0]!.upper;
+  if (b === m - 1) return upper[m - 2]!;
+  if (b === 0 && upper[0]! <= 0) return upper[0]!;
   let bucketStart = 0;
-  const bucketEnd = merged[b]!.upper;
-  let count = merged[b]!.count;
+  const bucketEnd = upper[b]!;
+  let c = count[b]!;
   if (b > 0) {
-    bucketStart = merged[b - 1]!.upper;
-    count -= merged[b - 1]!.count;
-    rank -= merged[b - 1]!.count;
+    bucketStart = upper[b - 1]!;
+    c -= count[b - 1]!;
+    rank -= count[b - 1]!;
   }
-  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
+  return bucketStart + (bucketEnd - bucketStart) * (rank / c);
 }
 
 export function parseGoFloat(s: string): number {

@@ -7,8 +7,10 @@
  */
 import type { SeriesSamples } from '../storage.js';
 import { scalarBinop } from './binary.js';
-import { bucketQuantile, extrapolate, parseGoFloat } from './functions.js';
+import { foldInto, type Group } from './fold.js';
+import { byUpper, parseGoFloat, sortedBucketQuantile } from './functions.js';
 import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './parse.js';
+import { RATE_FUNCS, RateKernel, type RateFunc } from './rate-kernel.js';
 import { dropName, keepLabels, labelsKey, removeLabels, type Labels, type ResultSeries } from './value.js';
 
 export interface ColumnarHost {
@@ -21,7 +23,6 @@ export interface ColumnarHost {
 interface Col { metric: Labels; v: Float64Array; has: Uint8Array }
 type ColValue = { kind: 'vector'; series: Col[] } | { kind: 'scalar'; v: Float64Array };
 
-const RATE_FNS = new Set(['rate', 'increase', 'delta', 'irate', 'idelta']);
 const AGG_OPS = new Set(['sum', 'avg', 'min', 'max', 'count', 'group']);
 const ARITH = new Set(['+', '-', '*', '/', '%', '^']);
 
@@ -38,7 +39,7 @@ export function columnarSupported(e: Expr): boolean {
     case 'VectorSelector': return e.at === null;
     case 'UnaryExpr': return distinctWithoutName(e.expr) && columnarSupported(e.expr);
     case 'Call':
-      if (RATE_FNS.has(e.func)) {
+      if (RATE_FUNCS.has(e.func)) {
         const a = e.args[0];
         return a?.type === 'MatrixSelector' && a.vector.at === null && hasName(a.vector);
       }
@@ -68,6 +69,27 @@ function distinctWithoutName(e: Expr): boolean {
     case 'BinaryExpr': return distinctWithoutName(e.lhs.type === 'NumberLiteral' ? e.rhs : e.lhs);
     default: return false;
   }
+}
+
+/**
+ * Group labels and key per (grouping, series labels), kept across queries: a dashboard's query
+ * is parsed anew each time, but the series' label objects are the store's and stay the same.
+ */
+const groupMemo = new WeakMap<Labels, Map<string, { labels: Labels; key: string }>>();
+
+function groupingOf(e: AggregateExpr): (metric: Labels) => { labels: Labels; key: string } {
+  const sig = (e.without ? 'without\u0000' : 'by\u0000') + e.grouping.join('\u0000');
+  const without = [...e.grouping, '__name__'];
+  return (metric) => {
+    let m = groupMemo.get(metric);
+    if (!m) groupMemo.set(metric, (m = new Map()));
+    let g = m.get(sig);
+    if (!g) {
+      const labels = e.without ? removeLabels(metric, without) : keepLabels(metric, e.grouping);
+      m.set(sig, (g = { labels, key: labelsKey(labels) }));
+    }
+    return g;
+  };
 }
 
 export class ColumnarEvaluator {
@@ -133,15 +155,35 @@ export class ColumnarEvaluator {
   }
 
   private rate(call: Call): ColValue {
+    const series: Col[] = [];
+    this.eachRate(call, (metric, v, has) => series.push({ metric, v: v.slice(), has: has.slice() }));
+    return { kind: 'vector', series };
+  }
+
+  /**
+   * Runs the rate-family call over each loaded series, handing each one with a value to `sink`
+   * in reused arrays (valid only during the call): an aggregation folds them in without a copy.
+   * With `sumInto`, a summable function instead adds each series straight into the group that
+   * function gives for its labels (the sum aggregation), then reports the group to `summed` when
+   * the series had a value; `sink` is not called.
+   */
+  private eachRate(
+    call: Call,
+    sink: (metric: Labels, v: Float64Array, has: Uint8Array) => void,
+    sumInto?: (metric: Labels) => Group,
+    summed?: (g: Group) => void,
+  ): void {
     const ms = call.args[0]!;
     if (ms.type !== 'MatrixSelector') throw new Error('rate over a non-matrix');
     const sel = ms.vector;
-    const isCounter = call.func === 'rate' || call.func === 'increase' || call.func === 'irate';
-    const isRate = call.func === 'rate' || call.func === 'irate';
-    const instant = call.func === 'irate' || call.func === 'idelta';
-    const series: Col[] = [];
+    const kernel = new RateKernel(call.func as RateFunc, this.start, this.step, this.n, sel.offsetMs, ms.rangeMs);
+    const v = new Float64Array(this.n);
+    const has = new Uint8Array(this.n);
+    const direct = sumInto !== undefined && kernel.summable;
+    let seen = 0;
     for (const raw of this.host.loaded(sel)) {
-      this.host.check();
+      // The deadline is a clock read: every 64 series is often enough (a series takes microseconds).
+      if ((seen++ & 63) === 0) this.host.check();
       // Range functions skip staleness markers.
       let ts = raw.timestamps;
       let vs = raw.values;
@@ -151,97 +193,58 @@ export class ColumnarEvaluator {
         ts = Float64Array.from(keep, (i) => raw.timestamps[i]!);
         vs = Float64Array.from(keep, (i) => raw.values[i]!);
       }
-      // Running sum of the values before each counter reset, so a window's correction is a difference.
-      const resets = new Float64Array(vs.length);
-      for (let i = 1; i < vs.length; i++) resets[i] = resets[i - 1]! + (vs[i]! < vs[i - 1]! ? vs[i - 1]! : 0);
-      const v = new Float64Array(this.n);
-      const has = new Uint8Array(this.n);
-      let lo = 0;
-      let hi = 0;
-      let any = false;
-      for (let k = 0; k < this.n; k++) {
-        const end = this.start + k * this.step - sel.offsetMs;
-        const begin = end - ms.rangeMs;
-        while (lo < ts.length && ts[lo]! < begin) lo++;
-        if (hi < lo) hi = lo;
-        while (hi < ts.length && ts[hi]! <= end) hi++;
-        const count = hi - lo;
-        if (count < 2) continue;
-        let result: number;
-        if (instant) {
-          const last = vs[hi - 1]!;
-          const prev = vs[hi - 2]!;
-          result = isRate && last < prev ? last : last - prev;
-          const interval = ts[hi - 1]! - ts[hi - 2]!;
-          if (interval === 0) continue;
-          if (isRate) result /= interval / 1000;
-        } else {
-          const first = vs[lo]!;
-          result = vs[hi - 1]! - first;
-          if (isCounter && resets[hi - 1] !== resets[lo]) {
-            // Summed in order, as the step-wise path does, so both agree to the last bit.
-            let prev = 0;
-            result = vs[hi - 1]! - first;
-            for (let i = lo; i < hi; i++) {
-              const x = vs[i]!;
-              if (x < prev) result += prev;
-              prev = x;
-            }
-          }
-          result = extrapolate(result, first, ts[lo]!, ts[hi - 1]!, count, begin, end, isCounter);
-          if (isRate) result /= ms.rangeMs / 1000;
-        }
-        v[k] = result;
-        has[k] = 1;
-        any = true;
+      if (direct) {
+        const g = sumInto(dropName(raw.labels));
+        if (kernel.runSum(ts, vs, g.v, g.has)) summed?.(g);
+      } else if (kernel.run(ts, vs, v, has)) {
+        sink(dropName(raw.labels), v, has);
       }
-      if (any) series.push({ metric: dropName(raw.labels), v, has });
     }
-    return { kind: 'vector', series };
   }
 
   private aggregate(e: AggregateExpr): ColValue {
-    const inner = this.eval(e.expr);
-    if (inner.kind !== 'vector') throw new Error('aggregation over a scalar');
-    const groups = new Map<string, { metric: Labels; v: Float64Array; has: Uint8Array; count: Float64Array }>();
-    const order: { metric: Labels; v: Float64Array; has: Uint8Array; count: Float64Array }[] = [];
-    const without = [...e.grouping, '__name__'];
-    for (const c of inner.series) {
-      this.host.check();
-      const gl = e.without ? removeLabels(c.metric, without) : keepLabels(c.metric, e.grouping);
-      const key = labelsKey(gl);
-      let g = groups.get(key);
+    const groups = new Map<string, Group>();
+    const order: Group[] = [];
+    const groupCache = new WeakMap<Labels, Group>();
+    const withCount = e.op === 'avg' || e.op === 'count';
+    const grouping = groupingOf(e);
+    const groupOf = (metric: Labels): Group => {
+      let g = groupCache.get(metric);
       if (!g) {
-        g = { metric: gl, v: new Float64Array(this.n), has: new Uint8Array(this.n), count: new Float64Array(this.n) };
-        groups.set(key, g);
+        const { labels: gl, key } = grouping(metric);
+        g = groups.get(key);
+        if (!g) {
+          // A copy: the memoised labels are shared across queries, results are the caller's.
+          g = { metric: { ...gl }, v: new Float64Array(this.n), has: new Uint8Array(this.n), count: withCount ? new Float64Array(this.n) : null };
+          groups.set(key, g);
+        }
+        groupCache.set(metric, g);
+      }
+      return g;
+    };
+    // Groups are listed in the order their first value arrives, as when folded from columns.
+    const listed = new Set<Group>();
+    const list = (g: Group): void => {
+      if (!listed.has(g)) {
+        listed.add(g);
         order.push(g);
       }
-      for (let k = 0; k < this.n; k++) {
-        if (!c.has[k]) continue;
-        const x = c.v[k]!;
-        if (!g.has[k]) {
-          g.has[k] = 1;
-          g.count[k] = 1;
-          g.v[k] = e.op === 'count' || e.op === 'group' ? 1 : x;
-          continue;
-        }
-        const cnt = ++g.count[k]!;
-        const cur = g.v[k]!;
-        switch (e.op) {
-          case 'sum': g.v[k] = cur + x; break;
-          case 'count': g.v[k] = cnt; break;
-          case 'group': break;
-          case 'max': if (cur < x || Number.isNaN(cur)) g.v[k] = x; break;
-          case 'min': if (cur > x || Number.isNaN(cur)) g.v[k] = x; break;
-          case 'avg':
-            // Same incremental mean (and ±Inf stickiness) as the step-wise aggregation.
-            if (!Number.isFinite(cur) && !Number.isNaN(cur)) {
-              if (!Number.isFinite(x) && !Number.isNaN(x) && cur > 0 === x > 0) break;
-              if (Number.isFinite(x)) break;
-            }
-            g.v[k] = cur + (x / cnt - cur / cnt);
-            break;
-        }
+    };
+    const fold = (metric: Labels, v: Float64Array, has: Uint8Array): void => {
+      const g = groupOf(metric);
+      list(g);
+      foldInto(e.op, g, v, has, this.n);
+    };
+    let inner = e.expr;
+    while (inner.type === 'ParenExpr') inner = inner.expr;
+    if (inner.type === 'Call' && RATE_FUNCS.has(inner.func)) {
+      this.eachRate(inner, fold, e.op === 'sum' ? groupOf : undefined, list);
+    } else {
+      const v = this.eval(inner);
+      if (v.kind !== 'vector') throw new Error('aggregation over a scalar');
+      for (const c of v.series) {
+        this.host.check();
+        fold(c.metric, c.v, c.has);
       }
     }
     return { kind: 'vector', series: order };
@@ -266,14 +269,24 @@ export class ColumnarEvaluator {
     const series: Col[] = [];
     for (const g of groups.values()) {
       this.host.check();
+      // Sorted once: each step takes the buckets present in this order, which is the order the
+      // step-wise path's (stable) sort of that step's buckets gives.
+      const buckets = g.buckets.sort(byUpper);
+      const upper = new Float64Array(buckets.length);
+      const count = new Float64Array(buckets.length);
       const v = new Float64Array(this.n);
       const has = new Uint8Array(this.n);
       let any = false;
       for (let k = 0; k < this.n; k++) {
-        const buckets: { upper: number; count: number }[] = [];
-        for (const b of g.buckets) if (b.col.has[k]) buckets.push({ upper: b.upper, count: b.col.v[k]! });
-        if (buckets.length === 0) continue;
-        v[k] = bucketQuantile(q, buckets);
+        let n = 0;
+        for (const b of buckets) {
+          if (!b.col.has[k]) continue;
+          upper[n] = b.upper;
+          count[n] = b.col.v[k]!;
+          n++;
+        }
+        if (n === 0) continue;
+        v[k] = sortedBucketQuantile(q, upper, count, n);
         has[k] = 1;
         any = true;
       }

@@ -5,10 +5,15 @@
  * truncate(nowMs), which the owner calls on a timer (time is an argument, never Date.now()).
  *
  * Bad samples never throw: append() returns why it refused one, and the caller counts it.
+ *
+ * Queries read chunks through a bounded cache of decoded ones (decoded-chunks.ts), whose entries
+ * leave with their chunks; readers that keep results (the PromQL result cache) learn of every
+ * append and drop through change trackers.
  */
 import type { MetricSample } from '../../../core/model/records.js';
 import { XorChunk, XorIterator } from '../chunk/xor-chunk.js';
 import type { Labels } from '../storage.js';
+import { DecodedChunkCache, DEFAULT_DECODED_CACHE_BYTES } from './decoded-chunks.js';
 import { labelsKey, METRIC_NAME, sameLabels, sampleHash, seriesLabels } from './labels.js';
 import { MemPostings } from './postings.js';
 
@@ -25,6 +30,18 @@ export interface HeadOptions {
   maxSeriesPerMetric?: number;
   /** Samples per chunk before it is sealed. Default 120, as Prometheus. */
   samplesPerChunk?: number;
+  /** Memory for chunks kept decoded for queries (decoded-chunks.ts). Default 64 MiB; 0 disables. */
+  decodedCacheBytes?: number;
+}
+
+/**
+ * What changed in the head since a reader last looked: the oldest sample appended (+∞ if none)
+ * and a bound at or above every sample dropped (−∞ if none). A result cache uses it to know
+ * which past results still hold; the reader resets the fields when it has taken them.
+ */
+export interface ChangeTracker {
+  minAppendedT: number;
+  droppedBelowT: number;
 }
 
 export type RejectReason = 'out_of_order' | 'duplicate' | 'too_old' | 'series_limit' | 'invalid';
@@ -92,6 +109,8 @@ export interface HeadMemory {
   chunkPayloadBytes: number;
   /** Estimate of the series objects, label strings and postings. */
   indexBytes: number;
+  /** Chunks kept decoded for queries (bounded by decodedCacheBytes; a cache, not in totalBytes). */
+  decodedCacheBytes: number;
   totalBytes: number;
   numSamples: number;
   /** chunkPayloadBytes / numSamples (NaN when empty). */
@@ -119,12 +138,31 @@ export class Head {
   private indexBytes = 0;
   private samples = 0;
   private readonly iter = new XorIterator();
+  /** Decoded chunks for the querier; entries leave with their chunks. */
+  readonly decoded: DecodedChunkCache;
+  private trackers: ChangeTracker[] = [];
 
   constructor(opts: HeadOptions = {}) {
+    this.decoded = new DecodedChunkCache(opts.decodedCacheBytes ?? DEFAULT_DECODED_CACHE_BYTES);
     this.windowMs = opts.windowMs ?? 2 * 3600_000;
     this.outOfOrderToleranceMs = opts.outOfOrderToleranceMs ?? 0;
     this.maxSeriesPerMetric = opts.maxSeriesPerMetric ?? Number.POSITIVE_INFINITY;
     this.samplesPerChunk = opts.samplesPerChunk ?? 120;
+  }
+
+  /** A tracker the head keeps up to date from now on (see ChangeTracker); untrack() ends it. */
+  trackChanges(): ChangeTracker {
+    const tr: ChangeTracker = { minAppendedT: Number.POSITIVE_INFINITY, droppedBelowT: Number.NEGATIVE_INFINITY };
+    this.trackers = [...this.trackers, tr];
+    return tr;
+  }
+
+  untrack(tr: ChangeTracker): void {
+    this.trackers = this.trackers.filter((x) => x !== tr);
+  }
+
+  private noteAppended(t: number): void {
+    for (const tr of this.trackers) if (t < tr.minAppendedT) tr.minAppendedT = t;
   }
 
   get numSeries(): number {
@@ -194,6 +232,7 @@ export class Head {
         const c = series.sealed[drop]!;
         this.sealedBytes -= c.bytes.length;
         this.samples -= c.numSamples;
+        this.decoded.delete(c);
         drop++;
       }
       if (drop > 0) series.sealed.splice(0, drop);
@@ -204,6 +243,8 @@ export class Head {
       }
       if (series.numChunks === 0) removed.set(series.id, series.labels);
     }
+    // Every dropped sample is older than the cutoff.
+    if (removedChunks > 0) for (const tr of this.trackers) if (cutoff > tr.droppedBelowT) tr.droppedBelowT = cutoff;
     for (const id of removed.keys()) this.remove(this.byId.get(id)!);
     this.postings.delete(removed);
     return { removedSeries: removed.size, removedChunks };
@@ -212,10 +253,12 @@ export class Head {
   memory(): HeadMemory {
     const chunkBytes = this.sealedBytes + this.openCapacity;
     const chunkPayloadBytes = this.sealedBytes + this.openPayload;
+    const decodedCacheBytes = this.decoded.bytes;
     return {
       chunkBytes,
       chunkPayloadBytes,
       indexBytes: this.indexBytes,
+      decodedCacheBytes,
       totalBytes: chunkBytes + this.indexBytes,
       numSamples: this.samples,
       bytesPerSample: this.samples > 0 ? chunkPayloadBytes / this.samples : Number.NaN,
@@ -278,6 +321,7 @@ export class Head {
     const cap = open.capacity;
     const len = open.byteLength;
     open.append(t, v, stale);
+    this.noteAppended(t);
     this.openCapacity += open.capacity - cap;
     this.openPayload += open.byteLength - len;
     series.lastT = t;
@@ -287,7 +331,10 @@ export class Head {
   private seal(series: MemSeries): void {
     const open = series.open!;
     const bytes = open.seal();
-    series.sealed.push({ bytes, minT: open.minT, maxT: open.maxT, numSamples: open.numSamples });
+    const sealed: SealedChunk = { bytes, minT: open.minT, maxT: open.maxT, numSamples: open.numSamples };
+    series.sealed.push(sealed);
+    // Same samples: what was decoded of the open chunk serves the sealed one.
+    this.decoded.rekey(open, sealed, sealed.numSamples);
     this.sealedBytes += bytes.length;
     this.openCapacity -= open.capacity;
     this.openPayload -= open.byteLength;
@@ -299,6 +346,7 @@ export class Head {
     this.openCapacity -= open.capacity;
     this.openPayload -= open.byteLength;
     this.samples -= open.numSamples;
+    this.decoded.delete(open);
     series.open = null;
   }
 
@@ -344,12 +392,15 @@ export class Head {
     if (inOpen) {
       this.openCapacity += chunk.capacity - open!.capacity;
       this.openPayload += chunk.byteLength - open!.byteLength;
+      this.decoded.delete(open!);
       series.open = chunk;
     } else {
       const sealed = chunk.seal();
       this.sealedBytes += sealed.length - bytes.length;
+      this.decoded.delete(series.sealed[idx]!);
       series.sealed[idx] = { bytes: sealed, minT: chunk.minT, maxT: chunk.maxT, numSamples: chunk.numSamples };
     }
+    this.noteAppended(t);
     this.samples++;
     return OK;
   }
