@@ -22,7 +22,7 @@
  * deadline (BENCH_TIMEOUT_SECONDS, default 900) passes. Results: bench/results/warehouse.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BusMessage } from '../core/bus/bus.js';
@@ -180,6 +180,10 @@ async function main(): Promise<void> {
       ? ((await import(process.env.BENCH_WRITER_MODULE)) as { startWarehouseWriter: typeof currentWriter }).startWarehouseWriter
       : currentWriter;
     const registry = createRegistry();
+    // CPU of this process (writer, chDB's threads, the count poller; not the broker): on a shared
+    // machine the rows/s follow the load, CPU per row much less.
+    const cpuAtStart = process.cpuUsage();
+    const loadAtStart = loadavg()[0]!;
     const writerStart = performance.now();
     const writer = await startWarehouseWriter({ bus, clickhouse: ingest, config, log, registry });
     let writerStopped = false;
@@ -201,12 +205,15 @@ async function main(): Promise<void> {
       await sleep(POLL_MS);
     }
     const drainEnd = performance.now();
+    const drainCpu = process.cpuUsage(cpuAtStart);
+    const cpuUsPerRow = (drainCpu.user + drainCpu.system) / RECORDS;
     const drainS = (drainEnd - writerStart) / 1000;
     const sustained = RECORDS / drainS;
     const steadyS = (drainEnd - firstRowAt) / 1000;
     console.log(
       `drain: ${RECORDS.toLocaleString('en')} rows in ${drainS.toFixed(2)} s from writer start = ${Math.round(sustained).toLocaleString('en')} rows/s ` +
-        `(first row to last: ${steadyS.toFixed(2)} s = ${Math.round(RECORDS / steadyS).toLocaleString('en')} rows/s; insert path ${insertPath})`,
+        `(first row to last: ${steadyS.toFixed(2)} s = ${Math.round(RECORDS / steadyS).toLocaleString('en')} rows/s; insert path ${insertPath}; ` +
+        `process CPU ${cpuUsPerRow.toFixed(1)} µs/row, ${((drainCpu.user + drainCpu.system) / 1e6 / drainS).toFixed(2)} cores on average; machine load average ${loadAtStart.toFixed(1)})`,
     );
 
     // 2. live ----------------------------------------------------------------------------------
@@ -307,8 +314,8 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       machine,
-      config: { records: RECORDS, live_rps: LIVE_RPS, live_seconds: LIVE_SECONDS, partitions: PARTITIONS, records_per_message: RECORDS_PER_MESSAGE, batch_rows: config.pipeline.warehouse.batch_rows, insert_path: insertPath },
-      drain: { rows: RECORDS, seconds: round(drainS), rows_per_s: Math.round(sustained), first_to_last_rows_per_s: Math.round(RECORDS / steadyS), progress: progress.filter((_, i) => i % 10 === 0).map((p) => ({ s: round(p.s), rows: p.rows })) },
+      config: { records: RECORDS, live_rps: LIVE_RPS, live_seconds: LIVE_SECONDS, partitions: PARTITIONS, records_per_message: RECORDS_PER_MESSAGE, batch_rows: config.pipeline.warehouse.batch_rows, consumers: config.pipeline.warehouse.consumers, insert_path: insertPath },
+      drain: { rows: RECORDS, seconds: round(drainS), rows_per_s: Math.round(sustained), first_to_last_rows_per_s: Math.round(RECORDS / steadyS), process_cpu_us_per_row: round(cpuUsPerRow), load_average_at_start: round(loadAtStart), progress: progress.filter((_, i) => i % 10 === 0).map((p) => ({ s: round(p.s), rows: p.rows })) },
       live: { records: liveRecords, seconds: round(liveS), offered_rows_per_s: Math.round(liveRecords / liveS), markers: sentAt.size, markers_lost: lost, freshness_ms: { p50: Math.round(p50), p99: Math.round(p99), max: Math.round(fresh[fresh.length - 1] ?? Number.NaN) } },
       search: { rows: total, rare_token: rare, phrase },
     };

@@ -94,3 +94,44 @@ describe('chunked, overlapped inserts', () => {
     expect(await stored(db)).toEqual({ n: 55, u: 55 });
   });
 });
+
+describe('inserts of several partitions', () => {
+  test('batches of three partitions handled at once keep one insert in flight for the table, and every row lands once', async () => {
+    const db = 'th_one_in_flight';
+    await migrate(admin, { database: db, logsTtlDays: 3650, log });
+    const real = rawInserter(ingest);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let calls = 0;
+    let othersArrived: () => void = () => {};
+    const allArrived = new Promise<void>((resolve) => (othersArrived = resolve));
+    const insert: RawInsert = Object.assign(
+      async (...args: Parameters<RawInsert>) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        if (++calls === 3) othersArrived();
+        try {
+          // Held open until every partition reached its insert (which only a second insert in
+          // flight would show), or for a bounded while when the handler serialises them.
+          await Promise.race([allArrived, new Promise((r) => setTimeout(r, 150))]);
+          await real(...args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { path: real.path },
+    );
+    const producer: BusProducer = { send: async () => {}, close: async () => {} };
+    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, insert });
+    const onPartition = (partition: number, b: ConsumedBatch): ConsumedBatch => ({
+      ...b,
+      partition,
+      messages: b.messages.map((m) => ({ ...m })),
+    });
+    // Different rows per partition: seqs 0-29, 30-59, 60-89.
+    await Promise.all([handle(onPartition(0, batch(0, 3, 10))), handle(onPartition(1, batch(3, 3, 10))), handle(onPartition(2, batch(6, 3, 10)))]);
+    expect(calls).toBe(3);
+    expect(maxInFlight).toBe(1);
+    expect(await stored(db)).toEqual({ n: 90, u: 90 });
+  });
+});

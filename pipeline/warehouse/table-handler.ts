@@ -8,7 +8,7 @@ import type { BusProducer, ConsumedBatch, ConsumedMessage } from '../../core/bus
 import { PharosError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { rateLimitedLog, sendDeadLetters, type Undecodable } from './deadletter.js';
-import { ByteSink } from './byte-sink.js';
+import { BufferPool, ByteSink } from './byte-sink.js';
 import { ledgerFor, planInsertUnits, type OffsetRange } from './ledger.js';
 import type { WarehouseMetrics } from './metrics.js';
 import { rawInserter, type InsertSettings, type RawInsert } from './raw-insert.js';
@@ -40,6 +40,8 @@ export interface TableBatchHandlerDeps {
   /** Set when offsets restart with the bus (in-process bus): names the offsets' lifetime in tokens and ledger. */
   sourceEpoch?: string;
   clickhouse: ClickHouseClient;
+  /** Where the ledger is read and written (default: `clickhouse`); on chDB a second connection, so it does not wait behind inserts. */
+  ledgerClickhouse?: ClickHouseClient;
   database: string;
   deadletterTopic: string;
   producer: BusProducer;
@@ -78,23 +80,34 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
   const { log, metrics, database } = deps;
   const { table } = spec;
   const logLimited = rateLimitedLog(log);
-  const ledger = ledgerFor(deps.clickhouse, database, table);
+  const ledger = ledgerFor(deps.ledgerClickhouse ?? deps.clickhouse, database, table);
   const rawInsert = deps.insert ?? rawInserter(deps.clickhouse);
   const maxBytes = deps.maxBytesPerInsert ?? 64 * 1024 * 1024;
   const chunkRows = Math.max(1, Math.min(deps.maxRowsPerInsert, deps.chunkRows ?? DEFAULT_CHUNK_ROWS));
   // Small to start: a backfill fills a sink per day, up to 100 of them. Growth doubles, so the
-  // copies add up to less than one chunk.
+  // copies add up to less than one chunk; buffers come back to the pool after their insert, so a
+  // steady stream writes every chunk into a buffer of the right size already.
   const sinkBytes = 256 * 1024;
+  const pool = new BufferPool();
 
   const epoch = deps.sourceEpoch ?? '';
   if (!/^[0-9a-f]*$/.test(epoch)) throw new Error(`source epoch ${JSON.stringify(epoch)} must be lowercase hex`);
   /** The topic as the ledger and the tokens name it: with the bus's epoch when offsets do not outlive it. */
   const sourceOf = (topic: string): string => (epoch === '' ? topic : `${topic}~${epoch}`);
 
-  /** Where a batch's time went, for the debug line: the writer is tuned from these. */
-  const timing = { ledgerMs: 0, rowsMs: 0, insertMs: 0 };
+  /**
+   * At most one insert in flight per table, whichever partition it comes from: batches of several
+   * partitions are handled at once (several consumers, or the in-process bus's loop per partition)
+   * so that one decodes while another inserts, and the engine gets one part at a time.
+   */
+  let insertTail: Promise<unknown> = Promise.resolve();
+  function insertExclusive(body: Buffer, rows: number, token: string, timing: BatchTiming): Promise<void> {
+    const run = insertTail.then(() => insert(body, rows, token, timing));
+    insertTail = run.catch(() => {});
+    return run;
+  }
 
-  async function insert(body: Buffer, rows: number, token: string): Promise<void> {
+  async function insert(body: Buffer, rows: number, token: string, timing: BatchTiming): Promise<void> {
     const started = performance.now();
     try {
       // Every setting on every insert: a token left over from one insert must never reach the next.
@@ -121,22 +134,25 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
    * the messages: a replay of the same offsets makes the same chunks. The tokens are
    * `<unit>-<i>` in the order chunks fill, or `<unit>` alone when the unit fits one chunk.
    */
-  async function storeUnit(topic: string, partition: number, unit: OffsetRange, messages: readonly ConsumedMessage[]): Promise<number> {
+  async function storeUnit(topic: string, partition: number, unit: OffsetRange, messages: readonly ConsumedMessage[], timing: BatchTiming): Promise<number> {
     const base = `${sourceOf(topic)}-${partition}-${unit.first}-${unit.last}`;
     const sinks = new Map<number, ByteSink>();
     const bad: Undecodable[] = [];
     let rows = 0;
     let sealed = 0;
-    let held: { body: Buffer; rows: number } | undefined;
+    let held: { body: Buffer; rows: number; sink: ByteSink } | undefined;
     let inFlight: Promise<void> | undefined;
 
+    // The buffer is reused only once the engine is done with it, acknowledged or not.
+    const send = (chunk: { body: Buffer; rows: number; sink: ByteSink }, token: string): Promise<void> => insertExclusive(chunk.body, chunk.rows, token, timing).finally(() => chunk.sink.release());
+
     const seal = async (sink: ByteSink): Promise<void> => {
-      const chunk = { body: sink.seal(), rows: sink.rows };
+      const chunk = { body: sink.seal(), rows: sink.rows, sink };
       if (held !== undefined) {
         if (inFlight) await inFlight;
         const h = held;
         const i = sealed - 1;
-        inFlight = insert(h.body, h.rows, `${base}-${i}`);
+        inFlight = send(h, `${base}-${i}`);
         // Awaited before the next insert or at the end; until then a failure must not count as unhandled.
         inFlight.catch(() => {});
       }
@@ -172,7 +188,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
           started = performance.now();
           sink = undefined;
         }
-        if (sink === undefined) sinks.set(day, (sink = new ByteSink(sinkBytes)));
+        if (sink === undefined) sinks.set(day, (sink = new ByteSink(sinkBytes, pool)));
         sink.append(line);
       }
       rows += lines.length;
@@ -180,7 +196,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
     timing.rowsMs += performance.now() - started;
     for (const day of [...sinks.keys()].sort((a, b) => a - b)) await seal(sinks.get(day)!);
     if (inFlight) await inFlight;
-    if (held !== undefined) await insert(held.body, held.rows, sealed > 1 ? `${base}-${sealed - 1}` : base);
+    if (held !== undefined) await send(held, sealed > 1 ? `${base}-${sealed - 1}` : base);
     // After the rows: a failed send retries the batch, whose rows then deduplicate.
     if (bad.length > 0) {
       await sendDeadLetters(deps.producer, deps.deadletterTopic, topic, partition, bad, logLimited);
@@ -197,7 +213,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
     const first = Number(messages[0]!.offset);
     const last = Number(messages[messages.length - 1]!.offset);
     const started = performance.now();
-    timing.ledgerMs = timing.rowsMs = timing.insertMs = 0;
+    const timing: BatchTiming = { ledgerMs: 0, rowsMs: 0, insertMs: 0 };
     let recorded: OffsetRange[];
     try {
       recorded = await ledger.recorded(source, partition, first, last);
@@ -231,11 +247,19 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
           throw new PharosError('insert_failed', `recording offsets ${unit.first}-${unit.last} in warehouse_batches failed: ${(err as Error).message.split('\n')[0]}`, true, { cause: err });
         }
       }
-      rows += await storeUnit(topic, partition, unit, inUnit);
+      rows += await storeUnit(topic, partition, unit, inUnit, timing);
     }
     if (KILL_AFTER_INSERT && rows > 0) process.kill(process.pid, 'SIGKILL');
     log.debug({ table, topic, partition, first, last, messages: messages.length, rows, skipped_messages: skipped, duration_ms: Math.round(performance.now() - started), ledger_ms: Math.round(timing.ledgerMs), rows_ms: Math.round(timing.rowsMs), insert_ms: Math.round(timing.insertMs) }, 'batch stored');
   };
+}
+
+/** Where a batch's time went, for the debug line: the writer is tuned from these. */
+interface BatchTiming {
+  ledgerMs: number;
+  rowsMs: number;
+  /** Inserts alone, without waiting for another partition's insert to finish. */
+  insertMs: number;
 }
 
 /**
