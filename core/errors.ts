@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'broker_unreachable'
   | 'kafka_provision_failed'
   | 'kafka_start_failed'
+  | 'partition_revoked'
   | 'clickhouse_unavailable'
   | 'insert_failed'
   | 'migration_failed'

@@ -24,6 +24,13 @@ export interface ConsumedBatch {
   topic: string;
   partition: number;
   messages: ConsumedMessage[];
+  /**
+   * Rejects when this consumer may no longer own the partition: a rebalance gave it to another
+   * member, or the group dropped this one after it stalled past its session. A handler awaits it
+   * right before a side effect it cannot take back (an insert), so a member that woke up late
+   * never writes what its successor already wrote. Absent: ownership cannot change (one process).
+   */
+  stillOwned?: () => Promise<void>;
 }
 
 export interface BusProducer {

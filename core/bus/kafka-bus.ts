@@ -4,6 +4,7 @@
  */
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { PharosConfig } from '../config/schema.js';
+import { PharosError } from '../errors.js';
 import { compressionType } from '../kafka/compression.js';
 import { brokerRetryDelay, untilBrokerAnswers } from '../kafka/until-broker-answers.js';
 import type { Logger } from '../log.js';
@@ -123,7 +124,14 @@ export class KafkaBus implements Bus {
         }));
         const id = `${batch.topic}/${batch.partition}`;
         try {
-          await opts.eachBatch({ topic: batch.topic, partition: batch.partition, messages });
+          const stillOwned = async () => {
+            // kafkajs sends a heartbeat here only once its interval has passed since the last: after a
+            // stall it does, and the coordinator's answer (unknown member, rebalancing) rejects it.
+            if (isStale() || !isRunning()) throw new PharosError('partition_revoked', `partition ${id} was revoked from this consumer: not written`, true);
+            await heartbeat();
+            if (isStale()) throw new PharosError('partition_revoked', `partition ${id} was revoked from this consumer: not written`, true);
+          };
+          await opts.eachBatch({ topic: batch.topic, partition: batch.partition, messages, stillOwned });
         } catch (err) {
           // Not committed: pause the partition for a backoff, then kafkajs fetches the batch again.
           const n = failures.get(id) ?? 0;

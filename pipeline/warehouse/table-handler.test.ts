@@ -135,3 +135,28 @@ describe('inserts of several partitions', () => {
     expect(await stored(db)).toEqual({ n: 90, u: 90 });
   });
 });
+
+describe('ownership', () => {
+  test('a batch whose partition moved to another member while it waited stores nothing; the new owner stores every row once', async () => {
+    const db = 'th_still_owned';
+    await migrate(admin, { database: db, logsTtlDays: 3650, log });
+    const real = rawInserter(ingest);
+    let calls = 0;
+    const insert: RawInsert = Object.assign(
+      async (...args: Parameters<RawInsert>) => {
+        calls++;
+        await real(...args);
+      },
+      { path: real.path },
+    );
+    const producer: BusProducer = { send: async () => {}, close: async () => {} };
+    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, insert });
+    // The stalled member's batch is offsets 0-2; its partition is gone by the time it would write.
+    const revoked = { ...batch(0, 3, 10), stillOwned: async () => Promise.reject(new Error('partition logs/0 was revoked')) };
+    await expect(handle(revoked)).rejects.toThrow(/revoked/);
+    expect(calls).toBe(0);
+    // The new owner fetched more (offsets 0-4) in one batch: its own range, its own token.
+    await handle({ ...batch(0, 5, 10), stillOwned: async () => {} });
+    expect(await stored(db)).toEqual({ n: 50, u: 50 });
+  });
+});

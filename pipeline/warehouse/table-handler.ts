@@ -101,8 +101,14 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
    * so that one decodes while another inserts, and the engine gets one part at a time.
    */
   let insertTail: Promise<unknown> = Promise.resolve();
-  function insertExclusive(body: Buffer, rows: number, token: string, timing: BatchTiming): Promise<void> {
-    const run = insertTail.then(() => insert(body, rows, token, timing));
+  function insertExclusive(body: Buffer, rows: number, token: string, timing: BatchTiming, stillOwned: StillOwned): Promise<void> {
+    // Ownership is checked after waiting for the lock, right before the insert: a member that
+    // stalled past its session (or waited behind a long insert) while its partition moved on must
+    // not store what the new owner stores under a token of its own.
+    const run = insertTail.then(async () => {
+      await stillOwned();
+      await insert(body, rows, token, timing);
+    });
     insertTail = run.catch(() => {});
     return run;
   }
@@ -134,7 +140,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
    * the messages: a replay of the same offsets makes the same chunks. The tokens are
    * `<unit>-<i>` in the order chunks fill, or `<unit>` alone when the unit fits one chunk.
    */
-  async function storeUnit(topic: string, partition: number, unit: OffsetRange, messages: readonly ConsumedMessage[], timing: BatchTiming): Promise<number> {
+  async function storeUnit(topic: string, partition: number, unit: OffsetRange, messages: readonly ConsumedMessage[], timing: BatchTiming, stillOwned: StillOwned): Promise<number> {
     const base = `${sourceOf(topic)}-${partition}-${unit.first}-${unit.last}`;
     const sinks = new Map<number, ByteSink>();
     const bad: Undecodable[] = [];
@@ -144,7 +150,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
     let inFlight: Promise<void> | undefined;
 
     // The buffer is reused only once the engine is done with it, acknowledged or not.
-    const send = (chunk: { body: Buffer; rows: number; sink: ByteSink }, token: string): Promise<void> => insertExclusive(chunk.body, chunk.rows, token, timing).finally(() => chunk.sink.release());
+    const send = (chunk: { body: Buffer; rows: number; sink: ByteSink }, token: string): Promise<void> => insertExclusive(chunk.body, chunk.rows, token, timing, stillOwned).finally(() => chunk.sink.release());
 
     const seal = async (sink: ByteSink): Promise<void> => {
       const chunk = { body: sink.seal(), rows: sink.rows, sink };
@@ -208,6 +214,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
   return async (batch: ConsumedBatch): Promise<void> => {
     const { topic, partition, messages } = batch;
     if (messages.length === 0) return;
+    const stillOwned: StillOwned = batch.stillOwned ?? (async () => {});
     if (!TOPIC_NAME.test(topic)) throw new PharosError('internal', `topic name ${JSON.stringify(topic)} is not a Kafka topic name`);
     const source = sourceOf(topic);
     const first = Number(messages[0]!.offset);
@@ -238,6 +245,7 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
         log.warn({ topic, partition, first: unit.first, last: unit.last }, 'replayed offsets cut a recorded range short; stored again under a new token, duplicates possible');
       }
       if (unit.kind !== 'replay') {
+        await stillOwned();
         try {
           const ledgerStarted = performance.now();
           await ledger.record(source, partition, unit);
@@ -247,12 +255,15 @@ export function tableBatchHandler(spec: TableSpec, deps: TableBatchHandlerDeps):
           throw new PharosError('insert_failed', `recording offsets ${unit.first}-${unit.last} in warehouse_batches failed: ${(err as Error).message.split('\n')[0]}`, true, { cause: err });
         }
       }
-      rows += await storeUnit(topic, partition, unit, inUnit, timing);
+      rows += await storeUnit(topic, partition, unit, inUnit, timing, stillOwned);
     }
     if (KILL_AFTER_INSERT && rows > 0) process.kill(process.pid, 'SIGKILL');
     log.debug({ table, topic, partition, first, last, messages: messages.length, rows, skipped_messages: skipped, duration_ms: Math.round(performance.now() - started), ledger_ms: Math.round(timing.ledgerMs), rows_ms: Math.round(timing.rowsMs), insert_ms: Math.round(timing.insertMs) }, 'batch stored');
   };
 }
+
+/** Rejects once the partition may belong to another member (ConsumedBatch.stillOwned). */
+type StillOwned = () => Promise<void>;
 
 /** Where a batch's time went, for the debug line: the writer is tuned from these. */
 interface BatchTiming {
