@@ -312,10 +312,11 @@ describe('warehouse writers sharing a consumer group', () => {
       await waitFor('B alone again after C crashed', () => holders(['b'])(kafka), 40_000, 250);
       await waitFor('the group committed every message', async () => (await lag(kafka)) === 0, 60_000, 250);
       expect(await stored()).toEqual({ rows: produced, distinct: produced });
-      // Rows were offered to ClickHouse more often than there are records: at least C's last unit
-      // went in twice (by C, then by B's replay of it), and ClickHouse dropped the second copy.
+      // C's last insert reached the engine but C never counted it (its caller never heard back);
+      // B's replay of that unit went in again and ClickHouse dropped the copy: the counted offers
+      // cover every record at least once (more when the replayed unit had several chunks).
       const offered = (await rowsInserted(a)) + (await rowsInserted(b)) + (await rowsInserted(c));
-      expect(offered).toBeGreaterThan(produced);
+      expect(offered).toBeGreaterThanOrEqual(produced);
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     }
