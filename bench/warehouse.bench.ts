@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     const result = {
       at: new Date().toISOString(),
       machine,
-      config: { records: RECORDS, live_rps: LIVE_RPS, live_seconds: LIVE_SECONDS, partitions: PARTITIONS, records_per_message: RECORDS_PER_MESSAGE, batch_rows: config.pipeline.warehouse.batch_rows, consumers: config.pipeline.warehouse.consumers, insert_path: insertPath },
+      config: { records: RECORDS, live_rps: LIVE_RPS, live_seconds: LIVE_SECONDS, partitions: PARTITIONS, records_per_message: RECORDS_PER_MESSAGE, batch_rows: config.pipeline.warehouse.batch_rows, partitions_at_once: config.pipeline.warehouse.partitions_at_once, fetch_bytes_per_partition: config.pipeline.warehouse.fetch_bytes_per_partition, insert_path: insertPath },
       drain: { rows: RECORDS, seconds: round(drainS), rows_per_s: Math.round(sustained), first_to_last_rows_per_s: Math.round(RECORDS / steadyS), process_cpu_us_per_row: round(cpuUsPerRow), load_average_at_start: round(loadAtStart), progress: progress.filter((_, i) => i % 10 === 0).map((p) => ({ s: round(p.s), rows: p.rows })) },
       live: { records: liveRecords, seconds: round(liveS), offered_rows_per_s: Math.round(liveRecords / liveS), markers: sentAt.size, markers_lost: lost, freshness_ms: { p50: Math.round(p50), p99: Math.round(p99), max: Math.round(fresh[fresh.length - 1] ?? Number.NaN) } },
       search: { rows: total, rare_token: rare, phrase },

@@ -49,6 +49,10 @@ export interface ConsumerOptions {
    * are committed only after it resolves; a rejection is retried (with backoff) from the same offset.
    */
   eachBatch: (batch: ConsumedBatch) => Promise<void>;
+  /** Batches of this many partitions handled at once (each partition's still in order); default 1. */
+  partitionsAtOnce?: number;
+  /** Most bytes fetched per partition in one request (kafkajs default 1 MiB): bigger batches. */
+  fetchBytesPerPartition?: number;
 }
 
 export interface BusConsumer {

@@ -82,7 +82,7 @@ export class KafkaBus implements Bus {
     let current: Consumer | undefined;
     let restarts = 0;
     const start = async (): Promise<void> => {
-      const consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024 });
+      const consumer = this.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024, ...(opts.fetchBytesPerPartition ? { maxBytesPerPartition: opts.fetchBytesPerPartition } : {}) });
       current = consumer;
       // kafkajs restarts a crashed consumer by itself only after retriable errors; after the others
       // (e.g. its retries exhausted while the broker was down) it stays stopped. Start a new one.
@@ -112,7 +112,7 @@ export class KafkaBus implements Bus {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: opts.partitionsAtOnce ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const messages: ConsumedMessage[] = batch.messages.map((m) => ({

@@ -378,11 +378,12 @@ export const configSchema = z.strictObject({
           batch_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
           batch_ms: z.number().int().min(10).default(1000),
           /**
-           * Kafka consumers the writer runs in its group (as Kafka Connect's `tasks.max`): each
-           * takes some partitions, so one decodes while another's insert runs. More than the
-           * topics' partitions only idle. The in-process bus always reads every partition at once.
+           * Partitions whose batches the writer handles at once (one decodes while another's insert
+           * runs; one insert per table in flight). More than the topics' partitions only idle.
            */
-          consumers: z.number().int().min(1).max(64).default(3),
+          partitions_at_once: z.number().int().min(1).max(64).default(3),
+          /** Most bytes fetched per partition in one request: bigger batches, fewer and cheaper inserts. */
+          fetch_bytes_per_partition: z.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
         })
         .prefault({}),
     })

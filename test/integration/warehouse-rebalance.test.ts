@@ -15,7 +15,7 @@
  *    last committed offsets.
  * Then production stops, B catches up, and every record must be in `otel_logs` exactly once:
  * row count = records produced = distinct record ids. A writer may run several members of the
- * group (`pipeline.warehouse.consumers`); who holds partitions is read from the group by client id.
+ * group (it runs one; older versions ran several); who holds partitions is read from the group by client id.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, Socket } from 'node:net';
@@ -241,7 +241,7 @@ async function lag(kafka: Kafka): Promise<number> {
 
 /**
  * Writers (told apart by their Kafka client id) of which a member holds at least one partition,
- * once the group is stable. A writer may run several members (`pipeline.warehouse.consumers`).
+ * once the group is stable. A writer may run several members (it runs one; older versions ran several).
  */
 async function writersWithPartitions(kafka: Kafka): Promise<string[]> {
   const kadmin = kafka.admin();
