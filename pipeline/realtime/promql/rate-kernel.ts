@@ -1,7 +1,7 @@
 /**
  * The rate family (rate, increase, delta, irate, idelta) over one series at every step of a range
  * query, in one forward pass: the window's two ends move forward with the steps, counter resets
- * are found through a running sum (a window without a reset, the usual case, costs O(1)), and the
+ * are found through a running count (a window without a reset, the usual case, costs O(1)), and the
  * extrapolation's time terms, which depend only on where the window's samples sit, are computed
  * once per distinct shape and reused: with regular scrapes a few shapes repeat across all steps
  * and series. The windows and their terms form a plan per timestamps array, shared by the series
@@ -95,8 +95,9 @@ export class RateKernel {
   private runExtrapolated(ts: Float64Array, vs: Float64Array, out: Float64Array, has: Uint8Array, accumulate: boolean): boolean {
     const len = ts.length;
     const isCounter = this.isCounter;
-    // Running sum of the values before each counter reset: a window holds a reset when the sum
-    // differs between its ends.
+    // Running count of counter resets: a window holds a reset when the count differs between its
+    // ends. A count, not a sum of the values before the resets: a tiny value added to a large sum
+    // can leave it unchanged, and the window's reset would be missed (found by the property test).
     // Most series have no reset at all in the range; then no window needs the check.
     let firstReset = 0;
     if (isCounter) {
@@ -115,8 +116,7 @@ export class RateKernel {
       resets.fill(0, 0, firstReset);
       let sum = 0;
       for (let i = firstReset; i < len; i++) {
-        const prev = vs[i - 1]!;
-        if (vs[i]! < prev) sum += prev;
+        if (vs[i]! < vs[i - 1]!) sum++;
         resets[i] = sum;
       }
     }
