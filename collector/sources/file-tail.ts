@@ -451,10 +451,15 @@ export class FileTailSource {
   private endWholeLine(t: TailedFile, chunk: Buffer, start: number, end: number, endOffset: number): void {
     const total = end - start;
     const length = total > 0 && chunk[end - 1] === CR ? total - 1 : total;
+    this.pushLine(t, chunk.toString('utf8', start, start + length), total, endOffset, false, false);
+  }
+
+  /** A completed line of `total` bytes (newline excluded) ending at `endOffset` becomes a pending record. */
+  private pushLine(t: TailedFile, body: string, total: number, endOffset: number, truncated: boolean, invalid: boolean): void {
     t.lineStart = endOffset;
     t.pendingEnd = endOffset;
     t.pendingBytes += total;
-    t.pending.push(this.record(t, chunk.toString('utf8', start, start + length), false, false));
+    t.pending.push(this.record(t, body, truncated, invalid));
   }
 
   /** Completes the line that ends with `tail` (its newline excluded) at `endOffset`. */
@@ -497,10 +502,7 @@ export class FileTailSource {
     t.heldBytes = 0;
     t.overflow = 0;
     t.lastByte = -1;
-    t.lineStart = endOffset;
-    t.pendingEnd = endOffset;
-    t.pendingBytes += total;
-    t.pending.push(this.record(t, body, truncated, invalid));
+    this.pushLine(t, body, total, endOffset, truncated, invalid);
   }
 
   private record(t: TailedFile, line: string, truncated: boolean, invalid: boolean): LogRecord {

@@ -1,29 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, test } from 'vitest';
-import { validateConfig } from '../config/load.js';
+import { describe, expect, test } from 'vitest';
+import { tempChDB } from '../../test/harness/chdb.js';
 import { createLogger, silentLogger } from '../log.js';
-import { createClickHouse } from './client.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pharos-migrate-'));
-const config = validateConfig({ data_dir: dir });
+const { admin, rows } = tempChDB('pharos-migrate');
 const log = silentLogger();
-const admin = createClickHouse(config, log, 'admin');
 const allVersions = migrations.map((m) => m.version);
-
-afterAll(async () => {
-  await admin.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function rows<T>(query: string): Promise<T[]> {
-  const rs = await admin.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
 
 /** The OpenTelemetry Collector ClickHouse exporter's otel_logs columns (logs_table.sql). */
 const EXPORTER_COLUMNS = [

@@ -11,12 +11,12 @@ import { PharosError } from '../errors.js';
 import type { AttributeValue, Attributes, LogRecord, MetricSample, MetricType } from '../model/records.js';
 import { opentelemetry } from './otlp/generated/otlp.js';
 import { type ResourceGroup, writeExportLogsRequest } from './otlp-logs-writer.js';
+import { fromHex, MAX_VALUE_DEPTH, TWO_64, wellFormed } from './otlp-values.js';
 
 import otlp = opentelemetry.proto;
 type PbAnyValue = otlp.common.v1.AnyValue.$Properties;
 type PbKeyValue = otlp.common.v1.KeyValue.$Properties;
 type PbLogRecord = otlp.logs.v1.LogRecord.$Properties;
-type PbScopeLogs = otlp.logs.v1.ScopeLogs.$Properties;
 type PbResourceLogs = otlp.logs.v1.ResourceLogs.$Properties;
 type PbMetric = otlp.metrics.v1.Metric.$Properties;
 type PbNumberDataPoint = otlp.metrics.v1.NumberDataPoint.$Properties;
@@ -74,16 +74,6 @@ export class DecodeError extends PharosError {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-const TWO_64 = 1n << 64n;
-// Attribute values nest as AnyValue > KeyValueList > KeyValue (3 messages a level) under 5 outer
-// messages; protobufjs refuses more than 100 nested messages, so deeper values are cut here.
-const MAX_VALUE_DEPTH = 20;
-
-function wellFormed(s: string): string {
-  // Lone surrogates (a truncated line, a bad source) would be written as invalid UTF-8.
-  return (s as unknown as { toWellFormed(): string }).toWellFormed();
-}
-
 function nanosToLong(ns: bigint): Long {
   // Out of the fixed64 range is not a time; 0 says "unknown" on the wire, as OTLP defines.
   return ns > 0n && ns < TWO_64 ? Long.fromBigInt(ns, true) : Long.UZERO;
@@ -118,11 +108,6 @@ function toHex(b: Uint8Array | null | undefined): string {
   // The Collector prints an all-zero id as "" too (pcommon.TraceID.String).
   if (!b || b.length === 0 || isZero(b)) return '';
   return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('hex');
-}
-
-const HEX = /^(?:[0-9a-fA-F]{2})+$/;
-function fromHex(hex: string): Uint8Array | undefined {
-  return hex !== '' && HEX.test(hex) ? Buffer.from(hex, 'hex') : undefined;
 }
 
 function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
@@ -282,12 +267,11 @@ function toPbLogRecord(r: LogRecord): PbLogRecord {
   return pb;
 }
 
-/** One ExportLogsServiceRequest: records grouped by identical resource, then by scope, in input order. */
-export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
+/** Records grouped by identical resource, then by scope, in input order. */
+function groupLogs(records: readonly LogRecord[]): Map<string, ResourceGroup> {
   // Records of one source usually share one resource object: identity first, canonical key second.
   const byObject = new Map<Attributes, ResourceGroup>();
   const byKey = new Map<string, ResourceGroup>();
-  let sizeHint = 0;
   for (const r of records) {
     let group = byObject.get(r.resource);
     if (!group) {
@@ -306,32 +290,26 @@ export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
       group.scopes.set(scopeKey, scope);
     }
     scope.records.push(r);
-    sizeHint += r.body.length + 160;
   }
-  return writeExportLogsRequest(byKey.values(), sizeHint);
+  return byKey;
+}
+
+/** One ExportLogsServiceRequest: records grouped by identical resource, then by scope, in input order. */
+export function encodeLogs(records: readonly LogRecord[]): Uint8Array {
+  let sizeHint = 0;
+  for (const r of records) sizeHint += r.body.length + 160;
+  return writeExportLogsRequest(groupLogs(records).values(), sizeHint);
 }
 
 /** The same request through protobufjs: the reference the hand-written writer is tested against. */
 export function encodeLogsWithProtobufjs(records: readonly LogRecord[]): Uint8Array {
-  const byKey = new Map<string, { resource: Attributes; scopes: Map<string, PbScopeLogs & { logRecords: PbLogRecord[] }> }>();
-  for (const r of records) {
-    const key = attrsKey(r.resource);
-    let group = byKey.get(key);
-    if (!group) byKey.set(key, (group = { resource: r.resource, scopes: new Map() }));
-    const scopeKey = r.scopeName === undefined && r.scopeVersion === undefined ? '' : `${r.scopeName ?? ''}\u0000${r.scopeVersion ?? ''}\u0000`;
-    let scope = group.scopes.get(scopeKey);
-    if (!scope) {
-      scope = { logRecords: [] };
-      if (r.scopeName !== undefined || r.scopeVersion !== undefined) {
-        scope.scope = { name: wellFormed(r.scopeName ?? ''), version: wellFormed(r.scopeVersion ?? '') };
-      }
-      group.scopes.set(scopeKey, scope);
-    }
-    scope.logRecords.push(toPbLogRecord(r));
-  }
   const resourceLogs: PbResourceLogs[] = [];
-  for (const g of byKey.values()) {
-    resourceLogs.push({ resource: { attributes: toKeyValues(g.resource) }, scopeLogs: [...g.scopes.values()] });
+  for (const g of groupLogs(records).values()) {
+    const scopeLogs = [...g.scopes.values()].map((scope) => ({
+      ...(scope.name !== undefined || scope.version !== undefined ? { scope: { name: wellFormed(scope.name ?? ''), version: wellFormed(scope.version ?? '') } } : {}),
+      logRecords: scope.records.map(toPbLogRecord),
+    }));
+    resourceLogs.push({ resource: { attributes: toKeyValues(g.resource) }, scopeLogs });
   }
   return ExportLogsServiceRequest.encode({ resourceLogs }).finish();
 }

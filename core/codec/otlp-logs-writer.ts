@@ -10,12 +10,9 @@
  * checks it on random records), so readers and the decoder are unaffected.
  */
 import type { AttributeValue, Attributes, LogRecord } from '../model/records.js';
+import { fromHex, MAX_VALUE_DEPTH, TWO_64, wellFormed } from './otlp-values.js';
 import { ProtoWriter, varintSize } from './proto-writer.js';
 
-// Attribute values nest as AnyValue > KeyValueList > KeyValue; deeper values are cut, as the
-// protobufjs path cuts them (codec.ts MAX_VALUE_DEPTH).
-const MAX_VALUE_DEPTH = 20;
-const TWO_64 = 1n << 64n;
 const INT64_MIN = -(1n << 63n);
 const INT64_LIMIT = 1n << 63n;
 
@@ -28,10 +25,6 @@ export interface ScopeGroup {
 export interface ResourceGroup {
   resource: Attributes;
   scopes: Map<string, ScopeGroup>;
-}
-
-function wellFormed(s: string): string {
-  return (s as unknown as { toWellFormed(): string }).toWellFormed();
 }
 
 /**
@@ -150,12 +143,11 @@ function writeTime(w: ProtoWriter, tag: number, ns: bigint): void {
   }
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})+$/;
-
 function writeId(w: ProtoWriter, tag: number, hex: string): void {
-  if (hex === '' || !HEX.test(hex)) return;
+  const id = fromHex(hex);
+  if (id === undefined) return;
   w.byte(tag);
-  w.bytes(Buffer.from(hex, 'hex'));
+  w.bytes(id);
 }
 
 function writeLogRecord(w: ProtoWriter, r: LogRecord): void {

@@ -4,6 +4,7 @@
  * write their content in place and close the gap with one copyWithin when the guess was wrong,
  * so no field is measured or copied twice in the common case.
  */
+import { TWO_64 } from './otlp-values.js';
 
 /** Bytes a varint of `n` (0 ≤ n < 2^53) takes. */
 export function varintSize(n: number): number {
@@ -15,8 +16,6 @@ export function varintSize(n: number): number {
   for (let v = Math.floor(n / 0x800000000); v > 0; v = Math.floor(v / 0x80)) size++;
   return size;
 }
-
-const TWO_64 = 1n << 64n;
 
 export class ProtoWriter {
   buf: Buffer;

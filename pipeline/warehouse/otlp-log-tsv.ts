@@ -71,29 +71,39 @@ function skipUnknown(reader: PbReader, tag: number, end: number): void {
   if (reader.pos > end) throw GIVE_UP;
 }
 
-interface ResourceText {
-  service: string;
-  attributes: string;
-}
-
-function resourceLogs(reader: PbReader, end: number, fallbackNano: bigint, out: TsvRows): void {
-  // The resource may follow its scope logs on the wire: find it first.
+/**
+ * Field 1 of a ResourceLogs or ScopeLogs (its resource or scope), read by `read` wherever it stands:
+ * it may follow the repeated field 2 on the wire. Leaves the reader where it found it, for the
+ * pass over field 2.
+ */
+function headerField<T>(reader: PbReader, end: number, read: (reader: PbReader, end: number) => T): T | undefined {
   const start = reader.pos;
-  let resource: ResourceText | undefined;
+  let found: T | undefined;
+  let seen = false;
   while (reader.pos < end) {
     const tag = reader.uint32();
     if (tag === (1 << 3) + 2) {
-      if (resource !== undefined) throw GIVE_UP;
-      resource = resourceText(reader, subEnd(reader, end));
+      if (seen) throw GIVE_UP;
+      seen = true;
+      found = read(reader, subEnd(reader, end));
     } else if ((tag & 7) !== 2 && (tag >>> 3) <= 3) {
       throw GIVE_UP;
     } else {
       skipUnknown(reader, tag, end);
     }
   }
-  // decodeLogs gives a ResourceLogs without a resource an empty one.
-  resource ??= { service: '', attributes: '{}' };
   reader.pos = start;
+  return found;
+}
+
+interface ResourceText {
+  service: string;
+  attributes: string;
+}
+
+function resourceLogs(reader: PbReader, end: number, fallbackNano: bigint, out: TsvRows): void {
+  // decodeLogs gives a ResourceLogs without a resource an empty one.
+  const resource = headerField(reader, end, resourceText) ?? { service: '', attributes: '{}' };
   while (reader.pos < end) {
     const tag = reader.uint32();
     if (tag === (2 << 3) + 2) scopeLogs(reader, subEnd(reader, end), resource, fallbackNano, out);
@@ -114,22 +124,9 @@ function resourceText(reader: PbReader, end: number): ResourceText {
 }
 
 function scopeLogs(reader: PbReader, end: number, resource: ResourceText, fallbackNano: bigint, out: TsvRows): void {
-  const start = reader.pos;
-  let scope: { name: string; version: string } | undefined;
-  while (reader.pos < end) {
-    const tag = reader.uint32();
-    if (tag === (1 << 3) + 2) {
-      if (scope !== undefined) throw GIVE_UP;
-      scope = scopeText(reader, subEnd(reader, end));
-    } else if ((tag & 7) !== 2 && (tag >>> 3) <= 3) {
-      throw GIVE_UP;
-    } else {
-      skipUnknown(reader, tag, end);
-    }
-  }
+  const scope = headerField(reader, end, scopeText);
   const name = scope?.name ?? '';
   const version = scope?.version ?? '';
-  reader.pos = start;
   while (reader.pos < end) {
     const tag = reader.uint32();
     if (tag === (2 << 3) + 2) logRecord(reader, subEnd(reader, end), resource, name, version, fallbackNano, out);

@@ -40,6 +40,12 @@ function batch(from: number, messages: number, perMessage: number): ConsumedBatc
   };
 }
 
+/** The log table's batch handler on `db`, inserting through `insert`; dead letters go nowhere. */
+function handlerFor(db: string, insert: RawInsert, extra: { chunkRows?: number } = {}): (batch: ConsumedBatch) => Promise<void> {
+  const producer: BusProducer = { send: async () => {}, close: async () => {} };
+  return logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, ...extra, insert });
+}
+
 async function stored(db: string): Promise<{ n: number; u: number }> {
   const rs = await admin.query({ query: `SELECT toUInt32(count()) AS n, toUInt32(uniqExact(LogAttributes['seq'])) AS u FROM ${db}.otel_logs`, format: 'JSONEachRow' });
   return (await rs.json<{ n: number; u: number }>())[0]!;
@@ -64,8 +70,7 @@ describe('chunked, overlapped inserts', () => {
       },
       { path: real.path },
     );
-    const producer: BusProducer = { send: async () => {}, close: async () => {} };
-    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, chunkRows: 7, insert });
+    const handle = handlerFor(db, insert, { chunkRows: 7 });
 
     // The third chunk fails while the fourth is being built: the batch rejects, nothing is lost.
     failAt = 2;
@@ -121,8 +126,7 @@ describe('inserts of several partitions', () => {
       },
       { path: real.path },
     );
-    const producer: BusProducer = { send: async () => {}, close: async () => {} };
-    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, insert });
+    const handle = handlerFor(db, insert);
     const onPartition = (partition: number, b: ConsumedBatch): ConsumedBatch => ({
       ...b,
       partition,
@@ -149,8 +153,7 @@ describe('ownership', () => {
       },
       { path: real.path },
     );
-    const producer: BusProducer = { send: async () => {}, close: async () => {} };
-    const handle = logBatchHandler({ clickhouse: ingest, database: db, deadletterTopic: 'dlq', producer, log, metrics: warehouseMetrics(createRegistry()), maxRowsPerInsert: 50_000, insert });
+    const handle = handlerFor(db, insert);
     // The stalled member's batch is offsets 0-2; its partition is gone by the time it would write.
     const revoked = { ...batch(0, 3, 10), stillOwned: async () => Promise.reject(new Error('partition logs/0 was revoked')) };
     await expect(handle(revoked)).rejects.toThrow(/revoked/);

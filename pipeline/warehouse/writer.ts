@@ -41,7 +41,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Bus, ConsumedBatch } from '../../core/bus/bus.js';
+import type { Bus, BusConsumer, ConsumedBatch } from '../../core/bus/bus.js';
 import { companionClient } from '../../core/clickhouse/client.js';
 import { checkWireHeaders, decodeLogs, decodeMetrics } from '../../core/codec/codec.js';
 import type { PharosConfig } from '../../core/config/schema.js';
@@ -51,7 +51,6 @@ import { OTEL_LOGS_INSERT_SETTINGS, storedTimeNano, utcDay, type OtelLogRow } fr
 import { OTEL_LOGS_TSV_COLUMNS, otelLogTsvLine } from './log-tsv.js';
 import { otlpLogTsvRows } from './otlp-log-tsv.js';
 import { METRIC_SAMPLES_INSERT_SETTINGS, METRIC_SAMPLES_TSV_COLUMNS, metricSampleTsvLine, storedTimeMs, utcDayMs } from './metric-rows.js';
-import { startGroupMembers, type GroupMembers } from './group-members.js';
 import { warehouseMetrics } from './metrics.js';
 import { chunkByDay as chunkRowsByDay, messageTimeMs, tableBatchHandler, type TableBatchHandlerDeps, type TableSpec } from './table-handler.js';
 
@@ -94,26 +93,20 @@ export async function startWarehouseWriter(opts: WarehouseWriterOptions): Promis
   // while another inserts; one insert per table in flight still, table-handler.ts). Several
   // members in one process did the same with a rebalance for each joining member, and a
   // rebalance stalls every partition for seconds: measured, a 500k drain lost 4.5 s to one.
-  const members = 1;
-  let group: GroupMembers;
+  let consumer: BusConsumer;
   try {
-    group = await startGroupMembers(
-      members,
-      () =>
-        bus.consumer({
-          groupId: config.pipeline.warehouse.group_id,
-          topics: [...handlers.keys()],
-          fromBeginning: true,
-          partitionsAtOnce: config.pipeline.warehouse.partitions_at_once,
-          fetchBytesPerPartition: config.pipeline.warehouse.fetch_bytes_per_partition,
-          eachBatch: async (batch) => {
-            const handle = handlers.get(batch.topic);
-            if (handle === undefined) throw new Error(`no warehouse table for topic ${batch.topic}`);
-            await handle(batch);
-          },
-        }),
-      log,
-    );
+    consumer = await bus.consumer({
+      groupId: config.pipeline.warehouse.group_id,
+      topics: [...handlers.keys()],
+      fromBeginning: true,
+      partitionsAtOnce: config.pipeline.warehouse.partitions_at_once,
+      fetchBytesPerPartition: config.pipeline.warehouse.fetch_bytes_per_partition,
+      eachBatch: async (batch) => {
+        const handle = handlers.get(batch.topic);
+        if (handle === undefined) throw new Error(`no warehouse table for topic ${batch.topic}`);
+        await handle(batch);
+      },
+    });
   } catch (err) {
     await producer.close().catch(() => {});
     await ledgerConnection.close().catch(() => {});
@@ -125,9 +118,9 @@ export async function startWarehouseWriter(opts: WarehouseWriterOptions): Promis
   );
   return {
     stop: async () => {
-      // The consumers first: an in-flight batch may still dead-letter through the producer.
+      // The consumer first: its in-flight batch may still dead-letter through the producer.
       try {
-        await group.stop();
+        await consumer.stop();
       } finally {
         await producer.close();
         await ledgerConnection.close();

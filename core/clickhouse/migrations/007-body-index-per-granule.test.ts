@@ -1,26 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import { tempChDB } from '../../../test/harness/chdb.js';
 import { validateConfig } from '../../config/load.js';
 import { silentLogger } from '../../log.js';
 import { waitFor } from '../../../test/harness/wait.js';
 import { createClickHouse } from '../client.js';
 import { migrate } from '../migrate.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pharos-migration-007-'));
+const { dir, admin, rows } = tempChDB('pharos-migration-007');
 const log = silentLogger();
-const admin = createClickHouse(validateConfig({ data_dir: dir }), log, 'admin');
-
-afterAll(async () => {
-  await admin.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function rows<T>(query: string): Promise<T[]> {
-  const rs = await admin.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
 
 /** The indexes on Body: name → type and granularity. */
 async function bodyIndexes(db: string): Promise<Record<string, string>> {

@@ -1,26 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
-import { validateConfig } from '../../config/load.js';
+import { describe, expect, test } from 'vitest';
+import { tempChDB } from '../../../test/harness/chdb.js';
 import { silentLogger } from '../../log.js';
-import { createClickHouse } from '../client.js';
 import { migrate } from '../migrate.js';
 import { metricTtls } from './index.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pharos-migrations-'));
+const { admin, rows } = tempChDB('pharos-migrations');
 const log = silentLogger();
-const admin = createClickHouse(validateConfig({ data_dir: dir }), log, 'admin');
-
-afterAll(async () => {
-  await admin.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function rows<T>(query: string): Promise<T[]> {
-  const rs = await admin.query({ query, format: 'JSONEachRow' });
-  return rs.json<T>();
-}
 
 async function createQuery(db: string, table: string): Promise<string> {
   const [t] = await rows<{ create_table_query: string }>(`SELECT create_table_query FROM system.tables WHERE database = '${db}' AND name = '${table}'`);

@@ -23,6 +23,7 @@ import {
   dropName, labelsKey, PromQLError, WindowSeries, sortSeries, timeoutMessage, tooManySamplesMessage,
   type MatrixValue, type QueryResult, type RangeSeries, type ResultSeries, type Sample, type Value, type VectorValue,
 } from './value.js';
+import { lowerBound, upperBound } from '../tsdb/sorted-search.js';
 
 export interface EngineOptions extends ParseOptions {
   /** How far back an instant selector looks for a sample (ms). */
@@ -499,24 +500,3 @@ function checkDup(v: VectorValue): VectorValue {
   return v;
 }
 
-/** First index with a[i] >= x. */
-function lowerBound(a: Float64Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index with a[i] > x. */
-function upperBound(a: Float64Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -6,6 +6,7 @@
 import type { LabelMatcher, Labels, Querier, SeriesSamples } from '../storage.js';
 import type { DecodedChunk } from './decoded-chunks.js';
 import type { ChangeTracker, Head, MemSeries } from './head.js';
+import { lowerBound, upperBound } from './sorted-search.js';
 
 export class HeadQuerier implements Querier {
   /** (decoded chunk, lo, hi) triples of the select being read, reused across selects. */
@@ -159,24 +160,3 @@ function sameTimestamps(parts: Array<DecodedChunk | number>, a: Found, b: Found)
   return true;
 }
 
-/** First index with a[i] >= x. */
-function lowerBound(a: Float64Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index with a[i] > x. */
-function upperBound(a: Float64Array, x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
