@@ -5,7 +5,7 @@
  *
  * The built-ins run as one combined regular expression (one scan per string), behind cheaper
  * pre-checks that let the common line without `@`, `Bearer`, `password` and the like skip the
- * scan (substring searches first, then one expression per built-in); a line that passes is
+ * scan (one expression of all their words first, then one expression per built-in); a line that passes is
  * scanned only for the built-ins whose hint it holds. Patterns of
  * the config run after them, one at a time. Each replacement keeps what tells a reader what was
  * there (`Bearer [REDACTED]`, `scheme://user:[REDACTED]@`, `"password":"[REDACTED]"`).
@@ -30,9 +30,9 @@ interface Builtin {
    */
   readonly hint: string;
   /**
-   * Lower-case strings one of which every match holds, in any case: the first pre-check, as
-   * plain substring searches over the lower-cased line, which cost the same on any text (the
-   * hint expressions slow down several times on runs of letters that start an alternative).
+   * Lower-case strings one of which every match holds, in any case: the first pre-check, as one
+   * alternation of literals, which costs the same on any text (the hint expressions slow down
+   * several times on runs of letters that start an alternative).
    */
   readonly words: readonly string[];
   readonly replace: (match: string) => string;
@@ -155,11 +155,11 @@ export function createRedactor(config: RedactConfig, events?: RedactEvents): Red
   const builtins = names.map((n) => BUILTINS[n]);
   const hints = builtins.map((b) => new RegExp(b.hint));
   const words = [...new Set(builtins.flatMap((b) => b.words))];
-  const mayHoldSecret = (s: string): boolean => {
-    const lower = s.toLowerCase();
-    for (const w of words) if (lower.includes(w)) return true;
-    return false;
-  };
+  // All words in one expression: V8 runs an alternation of literals in one pass over the line,
+  // 2.5–3× faster than lower-casing it and searching each word (npm run bench:collector spent a
+  // fifth of its CPU there). Without the `u` flag, `i` folds ASCII letters only, as the hints do.
+  const anyWord = new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|'), 'i');
+  const mayHoldSecret = (s: string): boolean => anyWord.test(s);
   // The scan over a line covers only the built-ins whose hint it holds: one expression per such
   // set, compiled on first use (at most 2^7). One named group per built-in tells which matched.
   const scans = new Map<number, { re: RegExp; replace: (match: string, ...rest: unknown[]) => string }>();
