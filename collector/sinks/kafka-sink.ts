@@ -5,7 +5,8 @@
  * order the batches were accepted, so sources move their checkpoints only over delivered data.
  *
  * - Batches close at `max_records`, `max_bytes` (raw line bytes) or `linger_ms` after the first
- *   record waited, whichever comes first; one batch is in flight at a time, which keeps order.
+ *   record waited, whichever comes first; one batch is in flight at a time, which keeps order,
+ *   and the next one is encoded meanwhile.
  * - Messages are keyed by `host.name`, so one host's records stay in order in one partition.
  * - A failed send is retried forever with capped, jittered exponential backoff: records are never
  *   dropped. A stop that cannot deliver in time leaves them unacknowledged; they are read again at
@@ -258,30 +259,51 @@ export class KafkaSink {
     });
   }
 
+  /**
+   * Takes and encodes batches in order, and hands each to `dispatch` once the one before it is
+   * acknowledged (or spooled): the next batch is encoded while the previous one is on the wire,
+   * so encoding and Kafka's round trip overlap instead of adding up (one send at a time still
+   * keeps the order, as the idempotent producer needs).
+   */
   private async loop(): Promise<void> {
     const { max_records, max_bytes, linger_ms } = this.opts.batch;
-    while (!this.halt.signal.aborted) {
-      const head = this.buffer[0];
-      if (!head) {
-        if (this.stopping) return;
-        await this.idle(undefined);
-        continue;
+    let inFlight: Promise<boolean> | undefined;
+    try {
+      while (!this.halt.signal.aborted) {
+        const head = this.buffer[0];
+        if (!head) {
+          if (this.stopping) break;
+          await this.idle(undefined);
+          continue;
+        }
+        const lingerLeft = head.acceptedAt + linger_ms - this.t.now();
+        const due = this.bufferedRecords >= max_records || this.bufferedBytes >= max_bytes || this.flushThrough >= head.position || this.stopping || lingerLeft <= 0;
+        if (!due) {
+          await this.idle(lingerLeft);
+          continue;
+        }
+        const batch = this.take(max_records, max_bytes);
+        const records = batch.reduce((n, q) => n + q.entry.records.length, 0);
+        const messages = this.encode(batch.flatMap((q) => q.entry.records));
+        if (inFlight !== undefined && !(await inFlight)) return; // halted: left unacknowledged
+        inFlight = this.dispatch(batch, records, messages);
+        inFlight.catch(() => {}); // awaited (and its failure raised) at the next batch or the end
       }
-      const lingerLeft = head.acceptedAt + linger_ms - this.t.now();
-      const due = this.bufferedRecords >= max_records || this.bufferedBytes >= max_bytes || this.flushThrough >= head.position || this.stopping || lingerLeft <= 0;
-      if (!due) {
-        await this.idle(lingerLeft);
-        continue;
-      }
-      const batch = this.take(max_records, max_bytes);
-      const records = batch.reduce((n, q) => n + q.entry.records.length, 0);
-      const messages = this.encode(batch.flatMap((q) => q.entry.records));
-      await this.opts.beforeDelivery?.().catch(() => {}); // a failed checkpoint save only widens what a crash re-sends
-      const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool) : await this.deliver(messages, false);
-      if (outcome === undefined) return; // halted: left unacknowledged
-      // A spooled batch counts as sent when the replayer delivers it.
-      this.acknowledge(batch, outcome === 'spooled' ? undefined : outcome);
+      if (inFlight !== undefined) await inFlight;
+    } finally {
+      // A halt ends the loop while a delivery may still be settling: never leave it behind unobserved.
+      if (inFlight !== undefined) await inFlight.catch(() => {});
     }
+  }
+
+  /** Delivers one encoded batch and acknowledges it; false if halted first (left unacknowledged). */
+  private async dispatch(batch: Queued[], records: number, messages: BusMessage[]): Promise<boolean> {
+    await this.opts.beforeDelivery?.().catch(() => {}); // a failed checkpoint save only widens what a crash re-sends
+    const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool) : await this.deliver(messages, false);
+    if (outcome === undefined) return false;
+    // A spooled batch counts as sent when the replayer delivers it.
+    this.acknowledge(batch, outcome === 'spooled' ? undefined : outcome);
+    return true;
   }
 
   /** Whole entries from the head, up to the limits (always at least one). */
