@@ -92,10 +92,8 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
       checkpoints,
       parser: createLineParser(input, parseEvents(registry, telemetry, input.parser)),
       telemetry,
-      send: (batch, signal) => {
-        redactor?.redactRecords(batch.records);
-        return sink.send({ records: batch.records, bytes: batch.bytes, ack: () => source.commit(batch.fileId, batch.endOffset) }, signal);
-      },
+      redactor,
+      send: (batch, signal) => sink.send({ encoded: batch.encoded, bytes: batch.bytes, ack: () => source.commit(batch.fileId, batch.endOffset) }, signal),
     });
     return source;
   });

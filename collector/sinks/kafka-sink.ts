@@ -23,6 +23,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeLogBatches, wireHeaders } from '../../core/codec/codec.js';
+import { encodeEncodedLogs, type EncodedLogs } from '../../core/codec/encoded-logs.js';
 import type { Bus, BusMessage, BusProducer } from '../../core/bus/bus.js';
 import type { PharosConfig } from '../../core/config/schema.js';
 import { PharosError } from '../../core/errors.js';
@@ -30,12 +31,16 @@ import type { LogRecord } from '../../core/model/records.js';
 import { acksOutstanding, batchSent, componentError, componentRecovered, declareErrors, eventsSent, sendDuration, type ComponentTelemetry } from '../events.js';
 import type { DiskSpool } from '../spool/spool.js';
 
-export interface SinkEntry {
-  records: LogRecord[];
+/** Records as objects (push receivers), or already in wire form (file sources: core/codec/encoded-logs.ts). */
+export type SinkEntry = {
   /** Raw size, counted against `max_bytes` and the in-flight bound. */
   bytes: number;
   /** Called once the records are acknowledged by the bus; calls follow the order of `send`. */
   ack?: () => void;
+} & ({ records: LogRecord[]; encoded?: undefined } | { encoded: EncodedLogs; records?: undefined });
+
+function recordCount(entry: SinkEntry): number {
+  return entry.records ? entry.records.length : entry.encoded.ends.length;
 }
 
 export interface KafkaSinkOptions {
@@ -172,9 +177,10 @@ export class KafkaSink {
     signal?.throwIfAborted();
     const position = ++this.accepted;
     this.buffer.push({ entry, position, acceptedAt: this.t.now() });
-    this.bufferedRecords += entry.records.length;
+    const count = recordCount(entry);
+    this.bufferedRecords += count;
     this.bufferedBytes += entry.bytes;
-    this.outstandingRecords += entry.records.length;
+    this.outstandingRecords += count;
     this.outstandingBytes += entry.bytes;
     acksOutstanding(this.t, this.outstandingRecords);
     this.notify();
@@ -283,8 +289,8 @@ export class KafkaSink {
           continue;
         }
         const batch = this.take(max_records, max_bytes);
-        const records = batch.reduce((n, q) => n + q.entry.records.length, 0);
-        const messages = this.encode(batch.flatMap((q) => q.entry.records));
+        const records = batch.reduce((n, q) => n + recordCount(q.entry), 0);
+        const messages = this.encode(batch.map((q) => q.entry));
         if (inFlight !== undefined && !(await inFlight)) return; // halted: left unacknowledged
         inFlight = this.dispatch(batch, records, messages);
         inFlight.catch(() => {}); // awaited (and its failure raised) at the next batch or the end
@@ -313,9 +319,10 @@ export class KafkaSink {
     let bytes = 0;
     while (this.buffer.length > 0) {
       const q = this.buffer[0]!;
-      if (out.length > 0 && (records + q.entry.records.length > maxRecords || bytes + q.entry.bytes > maxBytes)) break;
+      const count = recordCount(q.entry);
+      if (out.length > 0 && (records + count > maxRecords || bytes + q.entry.bytes > maxBytes)) break;
       this.buffer.shift();
-      records += q.entry.records.length;
+      records += count;
       bytes += q.entry.bytes;
       out.push(q);
     }
@@ -324,22 +331,28 @@ export class KafkaSink {
     return out;
   }
 
-  private encode(records: LogRecord[]): BusMessage[] {
-    const byHost = new Map<string, LogRecord[]>();
-    for (const r of records) {
-      const host = r.resource['host.name'];
+  /** Messages keyed by `host.name`, so one host's records stay in order in one partition. */
+  private encode(entries: SinkEntry[]): BusMessage[] {
+    const byHost = new Map<string, { records: LogRecord[]; encoded: EncodedLogs[] }>();
+    const groupOf = (resource: LogRecord['resource']) => {
+      const host = resource['host.name'];
       const key = typeof host === 'string' ? host : '';
       let group = byHost.get(key);
-      if (!group) byHost.set(key, (group = []));
-      group.push(this.fitted(r));
+      if (!group) byHost.set(key, (group = { records: [], encoded: [] }));
+      return group;
+    };
+    for (const entry of entries) {
+      if (entry.encoded) groupOf(entry.encoded.resource).encoded.push(entry.encoded);
+      else for (const r of entry.records) groupOf(r.resource).records.push(this.fitted(r));
     }
     const headers = wireHeaders();
     const messages: BusMessage[] = [];
     for (const [host, group] of byHost) {
       const key = host === '' ? null : Buffer.from(host);
-      for (const bytes of encodeLogBatches(group, this.maxMessageBytes)) {
+      for (const bytes of encodeLogBatches(group.records, this.maxMessageBytes)) {
         messages.push({ key, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers });
       }
+      for (const value of encodeEncodedLogs(group.encoded, this.maxMessageBytes)) messages.push({ key, value, headers });
     }
     return messages;
   }
@@ -518,7 +531,7 @@ export class KafkaSink {
     let records = 0;
     let bytes = 0;
     for (const q of batch) {
-      records += q.entry.records.length;
+      records += recordCount(q.entry);
       bytes += q.entry.bytes;
       try {
         q.entry.ack?.();

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { FileInputConfig } from '../../core/config/schema.js';
 import { silentLogger } from '../../core/log.js';
+import { decodeLogs } from '../../core/codec/codec.js';
+import { encodeEncodedLogs } from '../../core/codec/encoded-logs.js';
 import type { LogRecord } from '../../core/model/records.js';
 import { RegistryClass, type Registry } from '../../core/telemetry/registry.js';
 import { waitFor } from '../../test/harness/wait.js';
@@ -31,6 +33,11 @@ interface Tail {
 
 const running: Tail[] = [];
 
+/** The batch's records as the warehouse will read them. */
+function decodeBatch(batch: FileTailBatch): LogRecord[] {
+  return encodeEncodedLogs([batch.encoded], Number.MAX_SAFE_INTEGER).flatMap((m) => decodeLogs(m));
+}
+
 afterEach(async () => {
   for (const t of running.splice(0)) await t.stop();
 });
@@ -52,7 +59,7 @@ async function tail(dataDir: string, input: Partial<FileInputConfig> & { include
     parser: createLineParser(full, parseEvents(registry, telemetry, full.parser)),
     telemetry,
     send: async (batch) => {
-      records.push(...batch.records);
+      records.push(...decodeBatch(batch));
       if (opts.ack === 'manual') unacked.push(batch);
       else source.commit(batch.fileId, batch.endOffset);
     },
@@ -343,7 +350,7 @@ describe('file tail: checkpoints', () => {
     writeFileSync(file, text(lines(0, 120))); // 3 batches of at most 50
     const first = await tail(dir, { include: [file] }, { ack: 'manual' });
     await until('120 read', () => first.records.length === 120);
-    expect(first.unacked.map((b) => b.records.length)).toEqual([50, 50, 20]);
+    expect(first.unacked.map((b) => b.encoded.ends.length)).toEqual([50, 50, 20]);
     first.source.commit(first.unacked[0]!.fileId, first.unacked[0]!.endOffset);
     await first.stop();
     const second = await tail(dir, { include: [file] });

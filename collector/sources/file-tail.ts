@@ -28,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import type { FileInputConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/log.js';
+import { EncodedLogsBuilder, encodeAttributeFields, type EncodedLogs } from '../../core/codec/encoded-logs.js';
 import { nowNano, type Attributes, type LogRecord } from '../../core/model/records.js';
 import {
   componentError,
@@ -40,12 +41,15 @@ import {
   type ComponentTelemetry,
 } from '../events.js';
 import type { LineParser } from '../transforms/parser.js';
+import type { Redactor } from '../transforms/redact.js';
+import { detectSeverity } from '../transforms/severity.js';
 
 /** Records of one file, ending at a line boundary: what the sink acknowledges as a unit. */
 export interface FileTailBatch {
   /** `<device>:<inode>` of the file the records were read from. */
   fileId: string;
-  records: LogRecord[];
+  /** The records, redacted and in wire form (core/codec/encoded-logs.ts). */
+  encoded: EncodedLogs;
   /** Raw bytes of the lines, for the sink's byte limits. */
   bytes: number;
   /** Offset just past the batch's last line: where a restart resumes once the batch is acknowledged. */
@@ -65,6 +69,8 @@ export interface FileTailOptions {
   checkpoints: CheckpointStore;
   /** The input's parser (`createLineParser`), built with the source's telemetry so its errors count per source. */
   parser: LineParser;
+  /** Applied to every record before it is encoded: nothing unredacted leaves the source. */
+  redactor?: Redactor | undefined;
   send: FileTailSend;
   telemetry: ComponentTelemetry;
   /** Relative globs resolve against this (default: the process's working directory). */
@@ -113,7 +119,7 @@ interface TailedFile {
   /** Sequence number of the next record read from this file. */
   nextSeq: number;
   /** Read but not yet handed to the sink. */
-  pending: LogRecord[];
+  pending: EncodedLogsBuilder | undefined;
   pendingBytes: number;
   pendingEnd: number;
   /** Handed to the sink, awaiting acknowledgement, oldest first. */
@@ -130,6 +136,8 @@ interface TailedFile {
   closed: boolean;
   resource: Attributes;
   source: string;
+  /** The attributes every record of this file carries before its seq, encoded once (plain lines' fast path). */
+  fileAttributes: Buffer | undefined;
 }
 
 export class FileTailSource {
@@ -143,12 +151,15 @@ export class FileTailSource {
   private observedAt = 0n;
   private readonly log: Logger;
   private readonly maxLineBytes: number;
+  /** Plain lines become records straight from their bytes (see endWholeLine). */
+  private readonly plainFastPath: boolean;
   private firstSweepDone = false;
 
   constructor(private readonly opts: FileTailOptions) {
     this.globs = compileGlobs(opts.input.include, opts.input.exclude, opts.cwd);
     this.log = opts.telemetry.log;
     this.maxLineBytes = opts.input.max_line_bytes;
+    this.plainFastPath = opts.parser.name === 'plain';
     declareErrors(opts.telemetry, [
       { error_type: 'reader_failed', stage: 'receiving' },
       { error_type: 'acknowledgement_failed', stage: 'checkpointing' },
@@ -301,7 +312,7 @@ export class FileTailSource {
         overflow: 0,
         lastByte: -1,
         nextSeq: seq,
-        pending: [],
+        pending: undefined,
         pendingBytes: 0,
         pendingEnd: offset,
         inFlight: [],
@@ -312,6 +323,7 @@ export class FileTailSource {
         inheritsSeq: how === 'rotation',
         closed: false,
         resource: { 'service.name': this.opts.input.service, 'host.name': this.opts.nodeName },
+        fileAttributes: undefined,
         source: `file:${path}`,
       };
       this.files.set(id, t);
@@ -345,6 +357,7 @@ export class FileTailSource {
     t.path = path;
     t.name = basename(path);
     t.source = `file:${path}`;
+    t.fileAttributes = undefined;
   }
 
   // --- reading ---------------------------------------------------------------------------
@@ -426,9 +439,9 @@ export class FileTailSource {
         this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
       }
       pos = nl + 1;
-      if (t.pending.length >= this.opts.maxBatchRecords) await this.emit(t, signal);
+      if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
     }
-    if (t.pending.length > 0) await this.emit(t, signal);
+    if ((t.pending?.count ?? 0) > 0) await this.emit(t, signal);
   }
 
   /** Keeps the start of an unfinished line, up to the limit; counts the rest. */
@@ -451,7 +464,34 @@ export class FileTailSource {
   private endWholeLine(t: TailedFile, chunk: Buffer, start: number, end: number, endOffset: number): void {
     const total = end - start;
     const length = total > 0 && chunk[end - 1] === CR ? total - 1 : total;
-    this.pushLine(t, chunk.toString('utf8', start, start + length), total, endOffset, false, false);
+    const body = chunk.toString('utf8', start, start + length);
+    if (this.plainFastPath && (this.opts.redactor?.isClean(body) ?? true)) {
+      // The record a plain parser makes of a clean line, written from the line's bytes (no record object).
+      const severity = detectSeverity(body);
+      t.fileAttributes ??= encodeAttributeFields(this.fileAttributes(t));
+      this.pendingFor(t).addPlain(chunk, start, start + length, {
+        severityNumber: severity.number,
+        severityText: severity.text,
+        attributes: t.fileAttributes,
+        seq: t.nextSeq++,
+        observedTimeUnixNano: this.observedAt,
+      });
+      t.lineStart = endOffset;
+      t.pendingEnd = endOffset;
+      t.pendingBytes += total;
+      return;
+    }
+    this.pushLine(t, body, total, endOffset, false, false);
+  }
+
+  private pendingFor(t: TailedFile): EncodedLogsBuilder {
+    // Sized for a full read chunk of short lines: growing copies everything written so far.
+    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2));
+  }
+
+  /** Stamped on every record of `t`, after what the parser found: a parsed field cannot fake a record's origin. */
+  private fileAttributes(t: TailedFile): Attributes {
+    return { 'log.file.path': t.path, 'log.file.name': t.name, 'pharos.source': t.source };
   }
 
   /** A completed line of `total` bytes (newline excluded) ending at `endOffset` becomes a pending record. */
@@ -459,7 +499,9 @@ export class FileTailSource {
     t.lineStart = endOffset;
     t.pendingEnd = endOffset;
     t.pendingBytes += total;
-    t.pending.push(this.record(t, body, truncated, invalid));
+    const record = this.record(t, body, truncated, invalid);
+    this.opts.redactor?.redactRecords([record]);
+    this.pendingFor(t).add(record);
   }
 
   /** Completes the line that ends with `tail` (its newline excluded) at `endOffset`. */
@@ -508,10 +550,7 @@ export class FileTailSource {
   private record(t: TailedFile, line: string, truncated: boolean, invalid: boolean): LogRecord {
     const attributes: Attributes = {};
     const parsed = this.opts.parser.parse(line, attributes);
-    // Set after the parsed fields: a field named like ours cannot fake a record's origin or sequence.
-    attributes['log.file.path'] = t.path;
-    attributes['log.file.name'] = t.name;
-    attributes['pharos.source'] = t.source;
+    Object.assign(attributes, this.fileAttributes(t));
     attributes['pharos.seq'] = t.nextSeq++;
     if (truncated) attributes['log.truncated'] = true;
     if (invalid) attributes['log.invalid_utf8'] = true;
@@ -530,8 +569,9 @@ export class FileTailSource {
   }
 
   private async emit(t: TailedFile, signal: AbortSignal): Promise<void> {
-    const batch: FileTailBatch = { fileId: t.id, records: t.pending, bytes: t.pendingBytes, endOffset: t.pendingEnd };
-    t.pending = [];
+    const encoded = t.pending?.finish() ?? { resource: t.resource, bytes: EMPTY, ends: [] };
+    const batch: FileTailBatch = { fileId: t.id, encoded, bytes: t.pendingBytes, endOffset: t.pendingEnd };
+    t.pending = undefined;
     t.pendingBytes = 0;
     const inFlight: InFlight = { offset: batch.endOffset, seq: t.nextSeq, fingerprint: t.fingerprint };
     // Registered before handing over: the acknowledgement may come before send() returns.
@@ -542,14 +582,14 @@ export class FileTailSource {
       t.inFlight.splice(t.inFlight.indexOf(inFlight), 1);
       throw err;
     }
-    eventsReceived(this.opts.telemetry, batch.records.length, batch.bytes);
+    eventsReceived(this.opts.telemetry, batch.encoded.ends.length, batch.bytes);
   }
 
   /** A line that will never get its newline (file truncated or gone) is shipped as it is. */
   private async finishLine(t: TailedFile, signal: AbortSignal): Promise<void> {
     this.observedAt = nowNano();
     if (t.heldBytes + t.overflow > 0) this.endLine(t, EMPTY, t.readOffset);
-    if (t.pending.length > 0) await this.emit(t, signal);
+    if ((t.pending?.count ?? 0) > 0) await this.emit(t, signal);
   }
 
   private async close(t: TailedFile, signal: AbortSignal): Promise<void> {

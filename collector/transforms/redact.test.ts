@@ -257,3 +257,26 @@ describe('pre-checks', () => {
     expect(matched).toBeGreaterThan(0);
   });
 });
+
+describe('isClean', () => {
+  test('false for any line the redactor would change, true for common clean lines', () => {
+    const r = createRedactor(config({ patterns: [{ name: 'order_id', regex: 'ORD-\\d+', ignore_case: false, replacement: '[ORDER]' }] }))!;
+    const dirty = ['Authorization: BEARER abcdef123456', 'mail ops@example.com', 'password=x', 'ref ORD-123 shipped', 'key AKIAIOSFODNN7EXAMPLE'];
+    for (const line of dirty) {
+      expect(r.redactString(line)).not.toBe(line);
+      expect(r.isClean(line)).toBe(false);
+    }
+    for (const line of ['2026-11-23T10:00:00Z INFO req=1 path=/v1/orders status=200', 'GET /health 200 0.4ms', 'short']) expect(r.isClean(line)).toBe(true);
+  });
+
+  test('never true for a line redactString changes (random lines)', () => {
+    const r = createRedactor(config())!;
+    const fragment = fc.constantFrom('Bearer ', 'bEaReR\t', 'abcdef123456', 'password=', 'u:p@h', 'a@b.io', 'api_key=', 'xoxb-0123456789', 'eyJabcdefghij.eyJabcdefghij.abcdefghij', 'AKIAIOSFODNN7EXAMPLE', ' ', 'text', '=', '"');
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 10 }), (parts) => {
+        const line = parts.join('');
+        if (r.isClean(line)) expect(r.redactString(line)).toBe(line);
+      }),
+    );
+  });
+});

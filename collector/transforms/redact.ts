@@ -133,6 +133,11 @@ export interface Redactor {
   redactString(s: string): string;
   /** Redacts body and string attributes (nested ones too) in place. */
   redactRecords(records: readonly LogRecord[]): void;
+  /**
+   * True when `redactString(s)` certainly returns `s` (the pre-checks alone): a source writes a
+   * clean line's record straight from its bytes, without a record object to redact.
+   */
+  isClean(s: string): boolean;
 }
 
 /** Strings shorter than the shortest secret any pattern matches are not scanned. */
@@ -232,6 +237,7 @@ export function createRedactor(config: RedactConfig, events?: RedactEvents): Red
 
   return {
     redactString,
+    isClean: (s) => s.length < MIN_LENGTH || ((words.length === 0 || !mayHoldSecret(s)) && own.every((p) => !p.test.test(s))),
     redactRecords(records) {
       for (const r of records) {
         r.body = redactString(r.body);

@@ -71,7 +71,7 @@ function writeAttribute(w: ProtoWriter, tag: number, key: string, value: Attribu
   w.end(start, 1);
 }
 
-function writeAttributes(w: ProtoWriter, tag: number, attrs: Attributes, depth: number): void {
+export function writeAttributes(w: ProtoWriter, tag: number, attrs: Attributes, depth: number): void {
   for (const k of Object.keys(attrs)) writeAttribute(w, tag, k, attrs[k] as AttributeValue, depth);
 }
 
@@ -178,6 +178,15 @@ function writeLogRecord(w: ProtoWriter, r: LogRecord): void {
   writeId(w, 0x4a, r.traceId);
   writeId(w, 0x52, r.spanId);
   writeTime(w, 0x59, r.observedTimeUnixNano);
+}
+
+/** One record as a `ScopeLogs.log_records` field (tag, length, LogRecord): the unit of core/codec/encoded-logs.ts. */
+export function writeLogRecordField(w: ProtoWriter, r: LogRecord): void {
+  w.byte(0x12);
+  const reserve = varintSize(r.body.length * 3 + 512);
+  const lr = w.begin(reserve);
+  writeLogRecord(w, r);
+  w.end(lr, reserve);
 }
 
 /** The request for records already grouped by resource, then scope (codec.ts encodeLogs groups them). */
