@@ -22,6 +22,7 @@ import { collectHostMetrics } from './sources/host-metrics.js';
 import { CheckpointStore, FileTailSource } from './sources/file-tail.js';
 import { parseEvents, redactEvents } from './transforms/events.js';
 import { createLineParser } from './transforms/parser.js';
+import { createRecordGate } from './transforms/record-gate.js';
 import { createRedactor } from './transforms/redact.js';
 
 export interface StartCollectorOptions {
@@ -74,9 +75,11 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
   sink.start();
   // Once for every source, at the last step before the sink: nothing unredacted leaves the host.
   const redactor = createRedactor(c.redact, redactEvents(registry, [...c.redact.builtins, ...c.redact.patterns.map((p) => p.name)]));
+  // Before redaction and numbering, for every source: the collector's resource defaults and drop/keep filters.
+  const gate = createRecordGate(c, registry);
 
   // Push and pull sources (OTLP/HTTP, JSON lines, syslog, scrape): collector/receivers.
-  const receivers = await startReceivers({ config, bus, log: opts.log, registry, submitLogs: submitToSink(sink, redactor), backpressure: sinkBackpressure(sink) });
+  const receivers = await startReceivers({ config, bus, log: opts.log, registry, submitLogs: submitToSink(sink, redactor), gate, backpressure: sinkBackpressure(sink) });
   const inputs = [...c.files, ...(opts.extraFiles ?? [])];
   const idCounts = new Map<string, number>();
   const sources = inputs.map((input) => {
@@ -93,6 +96,7 @@ export async function startCollector(opts: StartCollectorOptions): Promise<Runni
       parser: createLineParser(input, parseEvents(registry, telemetry, input.parser)),
       telemetry,
       redactor,
+      gate,
       send: (batch, signal) => sink.send({ encoded: batch.encoded, bytes: batch.bytes, ack: () => source.commit(batch.fileId, batch.endOffset) }, signal),
     });
     return source;

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LogRecord } from '../../core/model/records.js';
 import { nowNano } from '../../core/model/records.js';
+import type { RecordGate } from '../transforms/record-gate.js';
 
 export interface LogSubmit {
   /**
@@ -36,6 +37,7 @@ export class LogIntake {
   constructor(
     source: string,
     private readonly submit: LogSubmit,
+    private readonly gate?: RecordGate,
   ) {
     this.source = `${source}#${RUN_ID}`;
   }
@@ -51,6 +53,8 @@ export class LogIntake {
     signal.throwIfAborted();
     const before = new Map(this.next);
     const observed = nowNano();
+    // Filtered before numbering: a dropped record is counted as a drop, not seen as a gap.
+    if (this.gate) records = this.admitted(records, this.gate);
     for (const r of records) {
       const host = r.resource['host.name'];
       const key = typeof host === 'string' ? host : '';
@@ -69,5 +73,16 @@ export class LogIntake {
       for (const [k, v] of before) this.next.set(k, v);
       throw err;
     }
+  }
+
+  private admitted(records: LogRecord[], gate: RecordGate): LogRecord[] {
+    const kept: LogRecord[] = [];
+    for (const r of records) {
+      r.resource = gate.resource(r.resource);
+      // The source first, so a drop is counted under it.
+      r.attributes['pharos.source'] = this.source;
+      if (gate.admit(r)) kept.push(r);
+    }
+    return kept;
   }
 }

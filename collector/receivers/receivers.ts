@@ -21,6 +21,7 @@ import { MetricSender } from '../sinks/metric-sender.js';
 import { startScrapes } from '../sources/prom-scrape.js';
 import { startSyslog, type RunningSyslog } from '../sources/syslog.js';
 import { CardinalityBudget } from '../transforms/cardinality.js';
+import type { RecordGate } from '../transforms/record-gate.js';
 import type { Redactor } from '../transforms/redact.js';
 import { NO_BACKPRESSURE, type Backpressure } from './backpressure.js';
 import { rejectEvents } from './events.js';
@@ -36,6 +37,8 @@ export interface StartReceiversOptions {
   registry: Registry;
   /** The collector's log path (redaction → Kafka sink). */
   submitLogs: LogSubmit;
+  /** Resource defaults and drop/keep filters, before records are numbered; absent: every record passes. */
+  gate?: RecordGate | undefined;
   /** Consulted before each push: while it answers, pushes get 503 with Retry-After. */
   backpressure?: Backpressure;
 }
@@ -70,8 +73,8 @@ export async function startReceivers(opts: StartReceiversOptions): Promise<Runni
   sender.start();
   const budget = new CardinalityBudget({ maxSeriesPerMetric: config.collector.metrics.max_series_per_metric, registry });
   const metrics = new MetricIntake(sender, budget, { maxLabels: r.max_labels, maxLabelValueBytes: r.max_label_value_bytes }, events);
-  const otlpLogs = new LogIntake('otlp_http', opts.submitLogs);
-  const ndjsonLogs = new LogIntake('ndjson_http', opts.submitLogs);
+  const otlpLogs = new LogIntake('otlp_http', opts.submitLogs, opts.gate);
+  const ndjsonLogs = new LogIntake('ndjson_http', opts.submitLogs, opts.gate);
 
   const syslog =
     r.syslog.udp || r.syslog.tcp
@@ -80,8 +83,8 @@ export async function startReceivers(opts: StartReceiversOptions): Promise<Runni
           tcp: r.syslog.tcp,
           service: r.syslog.service,
           maxMessageBytes: r.max_line_bytes,
-          intakeUdp: new LogIntake('syslog_udp', opts.submitLogs),
-          intakeTcp: new LogIntake('syslog_tcp', opts.submitLogs),
+          intakeUdp: new LogIntake('syslog_udp', opts.submitLogs, opts.gate),
+          intakeTcp: new LogIntake('syslog_tcp', opts.submitLogs, opts.gate),
           events,
           log: log.child({ receiver: 'syslog' }),
         })

@@ -12,6 +12,8 @@ import { waitFor } from '../../test/harness/wait.js';
 import { componentTelemetry } from '../events.js';
 import { parseEvents } from '../transforms/events.js';
 import { createLineParser } from '../transforms/parser.js';
+import { createRecordGate, type RecordGate } from '../transforms/record-gate.js';
+import { validateConfig } from '../../core/config/load.js';
 import { detectSeverity } from '../transforms/severity.js';
 import { CheckpointStore, FileTailSource, type FileTailBatch } from './file-tail.js';
 
@@ -42,8 +44,8 @@ afterEach(async () => {
   for (const t of running.splice(0)) await t.stop();
 });
 
-async function tail(dataDir: string, input: Partial<FileInputConfig> & { include: string[] }, opts: { ack?: 'auto' | 'manual' } = {}): Promise<Tail> {
-  const registry = new RegistryClass();
+async function tail(dataDir: string, input: Partial<FileInputConfig> & { include: string[] }, opts: { ack?: 'auto' | 'manual'; gate?: RecordGate; registry?: Registry } = {}): Promise<Tail> {
+  const registry = opts.registry ?? new RegistryClass();
   const log = silentLogger();
   const checkpoints = await CheckpointStore.open(join(dataDir, 'collector'), componentTelemetry(registry, log, { kind: 'service', id: 'checkpoints', type: 'file_checkpoints' }));
   const records: LogRecord[] = [];
@@ -58,6 +60,7 @@ async function tail(dataDir: string, input: Partial<FileInputConfig> & { include
     checkpoints,
     parser: createLineParser(full, parseEvents(registry, telemetry, full.parser)),
     telemetry,
+    gate: opts.gate,
     send: async (batch) => {
       records.push(...decodeBatch(batch));
       if (opts.ack === 'manual') unacked.push(batch);
@@ -402,6 +405,67 @@ describe('file tail: checkpoints', () => {
     const t = await tail(dir, { include: [file] });
     await until('1 line', () => t.records.length === 1);
     expect(await metric(t.registry, 'pharos_component_errors_total')).toBe(1);
+  });
+});
+
+describe('file tail: multiline records, filters and extra attributes', () => {
+  const javaTrace = ['2026-01-01T00:00:00Z ERROR request failed', 'java.lang.IllegalStateException: boom', '\tat com.example.Api.handle(Api.java:42)', '\tat com.example.Server.run(Server.java:7)'];
+
+  test('multiline: continuation lines join the record their start line opened; the last record ships after timeout_ms', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'app.log');
+    writeFileSync(file, text(['continuation before any start', ...javaTrace, '2026-01-01T00:00:01Z INFO next request', 'Caused by: nothing']));
+    const t = await tail(dir, { include: [file], multiline: { start_pattern: '^\\d{4}-\\d{2}-\\d{2}T', max_lines: 500, timeout_ms: 50 } });
+    await until('3 records', () => t.records.length === 3);
+    expect(t.bodies()).toEqual(['continuation before any start', javaTrace.join('\n'), '2026-01-01T00:00:01Z INFO next request\nCaused by: nothing']);
+    expect(t.records.map((r) => r.attributes['pharos.seq'])).toEqual([0, 1, 2]);
+    expect(t.records[1]!.severityText).toBe('ERROR');
+  });
+
+  test('multiline: an unfinished record is not checkpointed; after a restart it arrives whole, once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'app.log');
+    const multiline = { start_pattern: '^\\d{4}-', max_lines: 500, timeout_ms: 600_000 };
+    writeFileSync(file, text(['2026-01-01 zero', '2026-01-01 first', ...javaTrace.slice(1, 3)]));
+    const first = await tail(dir, { include: [file], multiline });
+    await first.caughtUp(file);
+    await until('the finished record', () => first.records.length === 1);
+    expect(first.bodies()).toEqual(['2026-01-01 zero']);
+    await first.stop();
+    appendFileSync(file, text([javaTrace[3]!, '2026-01-01 second']));
+    const second = await tail(dir, { include: [file], multiline });
+    await until('the first record', () => second.records.length === 1);
+    expect(second.bodies()).toEqual([['2026-01-01 first', ...javaTrace.slice(1)].join('\n')]);
+  });
+
+  test('filters drop records before they are numbered and count them by source and reason; input attributes are stamped; a batch of only drops still moves the checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'access.log');
+    const input = validateConfig({
+      collector: { files: [{ include: [file], attributes: { team: 'web' }, filters: { drop: [{ name: 'health', field: 'body', regex: 'GET /health' }] } }] },
+    }).collector.files[0]!;
+    writeFileSync(file, text(['GET /health 200', 'GET /api 200', 'GET /health 200', 'GET /api 201']));
+    const registry = new RegistryClass();
+    const gate = createRecordGate(validateConfig({ collector: { files: [input] } }).collector, registry);
+    const t = await tail(dir, { ...input, start_at: 'beginning' }, { gate, registry });
+    await until('2 records', () => t.records.length === 2);
+    expect(t.bodies()).toEqual(['GET /api 200', 'GET /api 201']);
+    expect(t.records.map((r) => [r.attributes['pharos.seq'], r.attributes['team']])).toEqual([
+      [0, 'web'],
+      [1, 'web'],
+    ]);
+    const dropped = (await registry.getSingleMetric('pharos_collector_records_dropped_total')!.get()).values;
+    expect(dropped.map((v) => [v.labels.source, v.labels.reason, v.value])).toEqual([[`file:${file}`, 'health', 2]]);
+    appendFileSync(file, text(['GET /health 200', 'GET /health 200']));
+    await t.caughtUp(file);
+    await until('the drops counted', async () => (await metric(registry, 'pharos_collector_records_dropped_total')) === 4);
+    await t.stop();
+    // Everything was handed over and acknowledged, drops included: a restart reads nothing again.
+    const registry2 = new RegistryClass();
+    const again = await tail(dir, { ...input, start_at: 'beginning' }, { gate: createRecordGate(validateConfig({ collector: { files: [input] } }).collector, registry2), registry: registry2 });
+    await again.caughtUp(file);
+    expect(again.records).toEqual([]);
+    expect(await metric(registry2, 'pharos_collector_records_dropped_total')).toBe(0);
   });
 });
 

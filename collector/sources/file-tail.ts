@@ -41,6 +41,10 @@ import {
   type ComponentTelemetry,
 } from '../events.js';
 import type { LineParser } from '../transforms/parser.js';
+import { MultilineAggregator, type MultilineRecord } from './multiline.js';
+import { inputAttributeStamp, type AttributeStamp } from '../transforms/extra-attributes.js';
+import { compileFilter, type LogFilter } from '../transforms/filter.js';
+import type { RecordGate } from '../transforms/record-gate.js';
 import type { Redactor } from '../transforms/redact.js';
 import { detectSeverity } from '../transforms/severity.js';
 
@@ -71,6 +75,8 @@ export interface FileTailOptions {
   parser: LineParser;
   /** Applied to every record before it is encoded: nothing unredacted leaves the source. */
   redactor?: Redactor | undefined;
+  /** The collector's resource defaults and filters (with the input's own `filters`); absent: every record passes. */
+  gate?: RecordGate | undefined;
   send: FileTailSend;
   telemetry: ComponentTelemetry;
   /** Relative globs resolve against this (default: the process's working directory). */
@@ -138,6 +144,10 @@ interface TailedFile {
   source: string;
   /** The attributes every record of this file carries before its seq, encoded once (plain lines' fast path). */
   fileAttributes: Buffer | undefined;
+  /** Joins lines into records by the input's `multiline.start_pattern`; absent without one. */
+  multiline: MultilineAggregator | undefined;
+  /** Lines dropped by a filter since the last batch: a batch of none still moves the checkpoint past them. */
+  droppedSinceEmit: number;
 }
 
 export class FileTailSource {
@@ -153,13 +163,20 @@ export class FileTailSource {
   private readonly maxLineBytes: number;
   /** Plain lines become records straight from their bytes (see endWholeLine). */
   private readonly plainFastPath: boolean;
+  private readonly inputFilter: LogFilter | undefined;
+  private readonly inputAttributes: AttributeStamp | undefined;
+  private readonly baseResource: Attributes;
   private firstSweepDone = false;
 
   constructor(private readonly opts: FileTailOptions) {
     this.globs = compileGlobs(opts.input.include, opts.input.exclude, opts.cwd);
     this.log = opts.telemetry.log;
     this.maxLineBytes = opts.input.max_line_bytes;
-    this.plainFastPath = opts.parser.name === 'plain';
+    this.inputFilter = compileFilter(opts.input.filters);
+    this.inputAttributes = inputAttributeStamp(opts.input.attributes);
+    this.baseResource = { 'service.name': opts.input.service, 'host.name': opts.nodeName };
+    // Filters need a record to look at; joined lines are not one line's bytes.
+    this.plainFastPath = opts.parser.name === 'plain' && opts.input.multiline === undefined && this.inputFilter === undefined && !(opts.gate?.filtering ?? false);
     declareErrors(opts.telemetry, [
       { error_type: 'reader_failed', stage: 'receiving' },
       { error_type: 'acknowledgement_failed', stage: 'checkpointing' },
@@ -322,8 +339,10 @@ export class FileTailSource {
         predecessor,
         inheritsSeq: how === 'rotation',
         closed: false,
-        resource: { 'service.name': this.opts.input.service, 'host.name': this.opts.nodeName },
+        resource: this.opts.gate?.resource(this.baseResource) ?? this.baseResource,
         fileAttributes: undefined,
+        multiline: this.opts.input.multiline ? new MultilineAggregator(this.opts.input.multiline, this.maxLineBytes) : undefined,
+        droppedSinceEmit: 0,
         source: `file:${path}`,
       };
       this.files.set(id, t);
@@ -375,6 +394,7 @@ export class FileTailSource {
       }
       try {
         if (await this.readFile(t, signal)) more = true;
+        if (t.multiline?.due(this.opts.telemetry.now())) await this.finishRecord(t, signal);
       } catch (err) {
         if (signal.aborted) break;
         componentError(this.opts.telemetry, { error_type: 'reader_failed', stage: 'receiving' }, err, `cannot read ${t.path}: tried again at the next poll`, { path: t.path, file_id: t.id });
@@ -441,7 +461,7 @@ export class FileTailSource {
       pos = nl + 1;
       if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
     }
-    if ((t.pending?.count ?? 0) > 0) await this.emit(t, signal);
+    if (this.hasPending(t)) await this.emit(t, signal);
   }
 
   /** Keeps the start of an unfinished line, up to the limit; counts the rest. */
@@ -489,19 +509,65 @@ export class FileTailSource {
     return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2));
   }
 
-  /** Stamped on every record of `t`, after what the parser found: a parsed field cannot fake a record's origin. */
+  /**
+   * Stamped on every record of `t` after what the parser found: the input's `attributes`, then
+   * Pharos's own, which a parsed or configured field cannot fake.
+   */
   private fileAttributes(t: TailedFile): Attributes {
-    return { 'log.file.path': t.path, 'log.file.name': t.name, 'pharos.source': t.source };
+    const out: Attributes = {};
+    this.inputAttributes?.(out);
+    out['log.file.path'] = t.path;
+    out['log.file.name'] = t.name;
+    out['pharos.source'] = t.source;
+    return out;
   }
 
   /** A completed line of `total` bytes (newline excluded) ending at `endOffset` becomes a pending record. */
   private pushLine(t: TailedFile, body: string, total: number, endOffset: number, truncated: boolean, invalid: boolean): void {
+    const lineStart = t.lineStart;
     t.lineStart = endOffset;
+    if (t.multiline) {
+      // Records end only where the aggregator closes them: the batch's end offset (the checkpoint)
+      // never passes the start of an unfinished record, which a restart reads again whole.
+      for (const r of t.multiline.push({ text: body, startOffset: lineStart, endOffset, truncated, invalid }, this.opts.telemetry.now())) this.pushJoined(t, r);
+      return;
+    }
     t.pendingEnd = endOffset;
     t.pendingBytes += total;
-    const record = this.record(t, body, truncated, invalid);
+    this.addRecord(t, this.record(t, body, truncated, invalid));
+  }
+
+  private pushJoined(t: TailedFile, r: MultilineRecord): void {
+    if (r.droppedBytes > 0) lineTruncated(this.opts.telemetry, { path: t.path, offset: r.startOffset, maxLineBytes: this.maxLineBytes, droppedBytes: r.droppedBytes });
+    t.pendingEnd = r.endOffset;
+    t.pendingBytes += r.endOffset - r.startOffset;
+    this.addRecord(t, this.record(t, r.body, r.truncated, r.invalid));
+  }
+
+  /** The multiline record in progress ships as it is (its timeout passed, or its file ended). */
+  private async finishRecord(t: TailedFile, signal: AbortSignal): Promise<void> {
+    const r = t.multiline?.flush();
+    if (r === undefined) return;
+    this.observedAt = nowNano();
+    this.pushJoined(t, r);
+    await this.emit(t, signal);
+  }
+
+  /** Filters, then numbers, redacts and encodes `record`: a dropped record takes no sequence number. */
+  private addRecord(t: TailedFile, record: LogRecord): void {
+    const admitted = this.opts.gate ? this.opts.gate.admit(record, this.inputFilter) : this.inputFilter?.decide(record) === undefined;
+    if (!admitted) {
+      t.droppedSinceEmit++;
+      return;
+    }
+    record.attributes['pharos.seq'] = t.nextSeq++;
     this.opts.redactor?.redactRecords([record]);
     this.pendingFor(t).add(record);
+  }
+
+  /** Records to hand over, or dropped lines whose offsets the checkpoint should move past. */
+  private hasPending(t: TailedFile): boolean {
+    return (t.pending?.count ?? 0) > 0 || t.droppedSinceEmit > 0;
   }
 
   /** Completes the line that ends with `tail` (its newline excluded) at `endOffset`. */
@@ -550,8 +616,10 @@ export class FileTailSource {
   private record(t: TailedFile, line: string, truncated: boolean, invalid: boolean): LogRecord {
     const attributes: Attributes = {};
     const parsed = this.opts.parser.parse(line, attributes);
-    Object.assign(attributes, this.fileAttributes(t));
-    attributes['pharos.seq'] = t.nextSeq++;
+    this.inputAttributes?.(attributes);
+    attributes['log.file.path'] = t.path;
+    attributes['log.file.name'] = t.name;
+    attributes['pharos.source'] = t.source;
     if (truncated) attributes['log.truncated'] = true;
     if (invalid) attributes['log.invalid_utf8'] = true;
     return {
@@ -573,6 +641,7 @@ export class FileTailSource {
     const batch: FileTailBatch = { fileId: t.id, encoded, bytes: t.pendingBytes, endOffset: t.pendingEnd };
     t.pending = undefined;
     t.pendingBytes = 0;
+    t.droppedSinceEmit = 0;
     const inFlight: InFlight = { offset: batch.endOffset, seq: t.nextSeq, fingerprint: t.fingerprint };
     // Registered before handing over: the acknowledgement may come before send() returns.
     t.inFlight.push(inFlight);
@@ -589,7 +658,9 @@ export class FileTailSource {
   private async finishLine(t: TailedFile, signal: AbortSignal): Promise<void> {
     this.observedAt = nowNano();
     if (t.heldBytes + t.overflow > 0) this.endLine(t, EMPTY, t.readOffset);
-    if ((t.pending?.count ?? 0) > 0) await this.emit(t, signal);
+    const rest = t.multiline?.flush();
+    if (rest) this.pushJoined(t, rest);
+    if (this.hasPending(t)) await this.emit(t, signal);
   }
 
   private async close(t: TailedFile, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { notifyConfigSchema } from '../../alerts/notify/config.js';
+import { collectorResourceSchema, filterConfigSchema, inputAttributesSchema } from '../../collector/transforms/filter-config.js';
 
 const hostPort = z
   .string()
@@ -73,6 +74,14 @@ const fileInput = z.strictObject({
   /** Field holding the level. Default: level, severity, lvl (regex: `level`). */
   level_key: z.string().min(1).optional(),
   /**
+   * Log attributes on every record of this input: set over parsed fields of the same name, under
+   * Pharos's own (`log.file.*`, `pharos.*`). Optional rather than defaulted so code building an
+   * input by hand need not spell it; absent means none.
+   */
+  attributes: inputAttributesSchema.optional(),
+  /** Drop/keep rules for this input's records, before `collector.filters` (collector/transforms/filter-config.ts). */
+  filters: filterConfigSchema.optional(),
+  /**
    * How the time field reads: `rfc3339` (also epoch numbers, unit by magnitude), `unix_s`,
    * `unix_ms`, `unix_ns`, or a strftime-like pattern such as `%d/%b/%Y:%H:%M:%S %z`. Text without
    * a zone is UTC. Not used by `plain`, whose records carry the observed time.
@@ -82,6 +91,23 @@ const fileInput = z.strictObject({
     .min(1)
     .default('rfc3339')
     .refine((f) => timeFormatProblem(f) === undefined, { error: (i) => timeFormatProblem(String(i.input)) ?? 'invalid' }),
+  /**
+   * Records of several lines (stack traces, tracebacks): a line matching `start_pattern` starts a
+   * record, every other line continues the one in progress (collector/sources/multiline.ts).
+   */
+  multiline: z
+    .strictObject({
+      /** A JavaScript regular expression, e.g. `^\d{4}-\d{2}-\d{2}` or `^\S` (a line not indented). */
+      start_pattern: z
+        .string()
+        .min(1)
+        .refine((r) => compiles(r), { error: (i) => `does not compile: ${compileError(String(i.input))}` }),
+      /** A record closes at this many lines; the lines after it continue in a new record. */
+      max_lines: z.number().int().min(1).default(500),
+      /** A record waits this long for its next line before it ships as it is. */
+      timeout_ms: z.number().int().min(1).default(1000),
+    })
+    .optional(),
 }).superRefine((v, ctx) => {
   if (v.parser === 'regex' && v.pattern === undefined) {
     ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'parser regex needs a pattern with named groups, e.g. (?<level>\\w+) (?<message>.*)' });
@@ -336,6 +362,14 @@ export const configSchema = z.strictObject({
           segment_bytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
         })
         .prefault({}),
+      /** Drop/keep rules for every log record of every source (files and push receivers), after each input's own. */
+      filters: filterConfigSchema.prefault({}),
+      /**
+       * Resource attributes on every log record of every source (`deployment.environment`,
+       * `cloud.region`): they describe where records come from, as OpenTelemetry's resource
+       * processor adds them. A key the record's resource already has keeps the record's value.
+       */
+      resource: collectorResourceSchema.default({}),
       /** Secrets replaced in record bodies and string attributes before they leave the host. */
       redact: z
         .strictObject({
