@@ -22,6 +22,7 @@ import { collectHostMetrics } from './sources/host-metrics.js';
 import { CheckpointStore, FileTailSource } from './sources/file-tail.js';
 import { parseEvents, redactEvents } from './transforms/events.js';
 import { createLineParser } from './transforms/parser.js';
+import { dropSamples } from './drop-report.js';
 import { createRecordGate } from './transforms/record-gate.js';
 import { createRedactor } from './transforms/redact.js';
 
@@ -156,7 +157,11 @@ function startHostMetrics(opts: StartCollectorOptions): { sender: MetricSender; 
     if (scraping) return;
     scraping = true;
     try {
-      const samples = await collectHostMetrics({ labels }, Date.now());
+      const nowMs = Date.now();
+      const samples = await collectHostMetrics({ labels }, nowMs);
+      // Filter drops reach the warehouse's delivery report through self-monitoring, which ships the
+      // whole registry; without it they ride here (not both: PromQL sums would count them twice).
+      if (!config.self_metrics.enabled) samples.push(...(await dropSamples(registry, config.node_name, nowMs)));
       eventsReceived(telemetry, samples.length, 0);
       sender.enqueue(samples);
     } catch (err) {

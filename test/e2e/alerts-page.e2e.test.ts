@@ -153,6 +153,8 @@ describe('alerts and delivery pages', () => {
     const row = page.locator(`tr[data-host="${HOST}"]`).first();
     await row.waitFor({ timeout: 30_000 });
     expect(await row.getAttribute('data-health')).toBe('ok');
+    // No filter is configured here: the drops column says none.
+    expect(await row.locator('td[data-dropped]').getAttribute('data-dropped')).toBe('0');
     // The host filter lives in the URL.
     await page.getByLabel('Filter by host').fill(HOST);
     await page.waitForURL((u) => u.searchParams.get('host') === HOST);

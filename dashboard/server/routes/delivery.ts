@@ -1,6 +1,8 @@
 /**
  * `GET /api/delivery`: per host and source, records received, missing and duplicated sequence
- * numbers and the newest record's age over a time range (pipeline/warehouse/delivery.ts).
+ * numbers, the newest record's age and the records the collector's filters dropped, by reason,
+ * over a time range (pipeline/warehouse/delivery.ts). A source that only dropped records has a
+ * row with `received` 0 and null seqs, newest record and age.
  *
  * Query: `from`, `to` (see time-expr.ts; default the last hour), `host`, `source`.
  * A scoped token (core/http/scope.ts) sees what its services and environments delivered only.

@@ -7,11 +7,12 @@ import layout from '../../ui/PageLayout.module.css';
 import { useAsync } from '../../ui/useAsync.js';
 import { useSearchParam } from '../../ui/useSearchParam.js';
 import { DEFAULT_RANGE, fetchDelivery, healthOf, RANGES, STALE_AFTER_MS, type DeliveryRow } from './api.js';
+import { droppedTotal, dropReasons } from './dropped.js';
 import styles from './DeliveryPage.module.css';
 
 const REFRESH_MS = 15_000;
 
-/** `/delivery`: per host and source, what reached the warehouse, what is missing or doubled, and how fresh it is. */
+/** `/delivery`: per host and source, what reached the warehouse, what is missing or doubled, what filters dropped, and how fresh it is. */
 export function DeliveryPage() {
   const [rangeParam, setRange] = useSearchParam('range');
   const [hostFilter, setHostFilter] = useSearchParam('host');
@@ -20,6 +21,7 @@ export function DeliveryPage() {
   const rows = (value?.rows ?? []).filter((r) => !hostFilter || r.host.includes(hostFilter));
   const stale = rows.filter((r) => healthOf(r) === 'stale').length;
   const lossy = rows.filter((r) => healthOf(r) === 'lossy').length;
+  const dropped = rows.reduce((n, r) => n + droppedTotal(r.dropped), 0);
 
   let content;
   if (error && !value) content = <ErrorState error={error} what="the delivery report" onRetry={reload} />;
@@ -49,6 +51,7 @@ export function DeliveryPage() {
               <th className={layout.num}>Duplicates</th>
               <th className={layout.num}>Newest record</th>
               <th>Gaps (sequence numbers)</th>
+              <th>Dropped (by filter rule)</th>
             </tr>
           </thead>
           <tbody>
@@ -70,6 +73,11 @@ export function DeliveryPage() {
           {value && stale > 0 && <span className={cx(layout.badge, layout.badgeDanger)}>{stale} stopped</span>}
           {value && lossy > 0 && <span className={cx(layout.badge, layout.badgeWarn)}>{lossy} losing data</span>}
           {value && stale === 0 && lossy === 0 && rows.length > 0 && <span className={cx(layout.badge, layout.badgeOk)}>all sources complete and fresh</span>}
+          {value && dropped > 0 && (
+            <span className={layout.badge} title="Records the collectors' filter rules dropped on purpose: never shipped, so not missing">
+              {dropped.toLocaleString()} dropped by filters
+            </span>
+          )}
         </div>
         <label className={layout.field}>
           Host
@@ -99,6 +107,8 @@ export function DeliveryPage() {
 
 function Row({ row }: { row: DeliveryRow }) {
   const health = healthOf(row);
+  const reasons = dropReasons(row.dropped);
+  const dropped = droppedTotal(row.dropped);
   return (
     <tr className={cx(health === 'stale' && styles.rowStale, health === 'lossy' && styles.rowLossy)} data-host={row.host} data-health={health}>
       <td>
@@ -110,6 +120,10 @@ function Row({ row }: { row: DeliveryRow }) {
           <span className={cx(layout.badge, layout.badgeWarn)} title="Sequence numbers are missing: records were lost on the way">
             losing data
           </span>
+        ) : health === 'filtered' ? (
+          <span className={layout.badge} title="Nothing arrived from this source in the range: its filters dropped every record it read">
+            all filtered
+          </span>
         ) : (
           <span className={cx(layout.badge, layout.badgeOk)}>ok</span>
         )}
@@ -119,10 +133,14 @@ function Row({ row }: { row: DeliveryRow }) {
       <td className={layout.num}>{row.received.toLocaleString()}</td>
       <td className={layout.num}>{row.missing.toLocaleString()}</td>
       <td className={layout.num}>{row.duplicates.toLocaleString()}</td>
-      <td className={layout.num}>{row.ageMs < 0 ? 'clock ahead' : `${formatDuration(row.ageMs)} ago`}</td>
+      <td className={layout.num}>{row.ageMs === null ? <span className={layout.muted}>none</span> : row.ageMs < 0 ? 'clock ahead' : `${formatDuration(row.ageMs)} ago`}</td>
       <td className={cx(layout.mono, styles.gaps)}>
         {row.gaps.length === 0 ? <span className={layout.muted}>none</span> : row.gaps.map((g) => `${g.from}–${g.to}`).join(', ')}
         {row.missing > 0 && row.gaps.length > 0 && ` (${row.missing} missing)`}
+      </td>
+      <td className={cx(layout.mono, styles.gaps)} data-dropped={dropped}>
+        {reasons.length === 0 ? <span className={layout.muted}>none</span> : reasons.map((d) => `${d.reason} ${d.count.toLocaleString()}`).join(', ')}
+        {reasons.length > 1 && ` (${dropped.toLocaleString()} dropped)`}
       </td>
     </tr>
   );

@@ -20,10 +20,14 @@ export function fetchDelivery(range: string, signal?: AbortSignal): Promise<Deli
   return apiGet<DeliveryData>('/api/delivery', { from: `now-${range}` }, signal);
 }
 
-export type Health = 'ok' | 'stale' | 'lossy';
+export type Health = 'ok' | 'stale' | 'lossy' | 'filtered';
 
-/** Stopped beats lossy: a shipper that stopped is the first thing to fix. */
+/**
+ * Stopped beats lossy: a shipper that stopped is the first thing to fix. A source that delivered
+ * nothing because its filters dropped all it read is neither: that is what its rules ask for.
+ */
 export function healthOf(row: DeliveryRow): Health {
+  if (row.ageMs === null) return 'filtered';
   if (row.ageMs > STALE_AFTER_MS) return 'stale';
   if (row.missing > 0) return 'lossy';
   return 'ok';
