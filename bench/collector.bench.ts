@@ -5,7 +5,7 @@
  * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector run.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -111,4 +111,6 @@ try {
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();
+  // 100 MB of input and the broker's log: gone with the run.
+  rmSync(dir, { recursive: true, force: true });
 }
