@@ -25,11 +25,15 @@ async function granules(db: string, token: string, index: string): Promise<strin
   return plan.slice(at).find((l) => l.explain.trim().startsWith('Granules:'))?.explain.trim().slice('Granules: '.length);
 }
 
-/** 81,920 rows (10 granules) of distinct tokens, one of them carrying `needle`. */
+/**
+ * 81,920 rows (10 granules, one part) of distinct tokens, one of them carrying `needle`. All in
+ * the first 82 s of today: one row per second back from now crossed midnight, split into two
+ * daily partitions, and the granule counts changed with the time of day the test ran.
+ */
 async function fill(db: string): Promise<void> {
   await admin.command({
     query: `INSERT INTO ${db}.otel_logs (Timestamp, ServiceName, Body)
-SELECT now64(9) - number, 'svc', if(number = 40000, 'found the needle here', concat('request ', toString(number), ' id ', hex(cityHash64(number))))
+SELECT addMilliseconds(toDateTime64(toStartOfDay(now()), 9), number), 'svc', if(number = 40000, 'found the needle here', concat('request ', toString(number), ' id ', hex(cityHash64(number))))
 FROM numbers(81920)`,
   });
 }
