@@ -19,7 +19,8 @@ import { sinkBackpressure, startReceivers, submitToSink } from './receivers/rece
 import type { Authenticator } from '../core/http/auth.js';
 import type { Express } from 'express';
 import { collectHostMetrics } from './sources/host-metrics.js';
-import { CheckpointStore, FileTailSource } from './sources/file-tail.js';
+import { CheckpointStore } from './sources/checkpoint-store.js';
+import { FileTailSource } from './sources/file-tail.js';
 import { parseEvents, redactEvents } from './transforms/events.js';
 import { createLineParser } from './transforms/parser.js';
 import { dropSamples } from './drop-report.js';

@@ -15,7 +15,8 @@ import { createLineParser } from '../transforms/parser.js';
 import { createRecordGate, type RecordGate } from '../transforms/record-gate.js';
 import { validateConfig } from '../../core/config/load.js';
 import { detectSeverity } from '../transforms/severity.js';
-import { CheckpointStore, FileTailSource, type FileTailBatch } from './file-tail.js';
+import { CheckpointStore } from './checkpoint-store.js';
+import { FileTailSource, type FileTailBatch } from './file-tail.js';
 
 const POLL_MS = 20;
 const WAIT_MS = 10_000;

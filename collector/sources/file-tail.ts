@@ -22,7 +22,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
@@ -41,6 +41,7 @@ import {
   type ComponentTelemetry,
 } from '../events.js';
 import type { LineParser } from '../transforms/parser.js';
+import { CheckpointStore, type FileCheckpoint } from './checkpoint-store.js';
 import { MultilineAggregator, type MultilineRecord } from './multiline.js';
 import { inputAttributeStamp, type AttributeStamp } from '../transforms/extra-attributes.js';
 import { compileFilter, type LogFilter } from '../transforms/filter.js';
@@ -768,173 +769,4 @@ async function walk(dir: string, levels: number, match: (p: string) => boolean, 
       out.add(p);
     }
   }
-}
-
-// --- checkpoints -------------------------------------------------------------------------------
-
-export interface FileCheckpoint {
-  /** Last path the file was read at (for people, and for sequence numbers across rotations). */
-  path: string;
-  /** Offset just past the last acknowledged line. */
-  offset: number;
-  /** `pharos.seq` of the first record after `offset`. */
-  seq: number;
-  /** Hash of the file's first `fingerprint_bytes` bytes (up to 1 KiB): tells a reused inode from the same file. */
-  fingerprint: string;
-  fingerprint_bytes: number;
-  updated_ms: number;
-  /** When no source claimed the file any more; the entry is dropped a retention period later. */
-  gone_ms?: number;
-}
-
-interface CheckpointFile {
-  version: 1;
-  files: Record<string, FileCheckpoint>;
-}
-
-/** How long the checkpoint of a file nobody tails is kept (its path's sequence numbers continue meanwhile). */
-const GONE_RETENTION_MS = 24 * 60 * 60 * 1000;
-
-/**
- * `<data_dir>/collector/checkpoints.json`: one entry per file identity (`<device>:<inode>`),
- * shared by every file source of the collector. Written whole, atomically (temporary file,
- * fsync, rename), at most once per autosave interval and at close.
- */
-export class CheckpointStore {
-  private readonly claims = new Map<string, string>();
-  private dirty = false;
-  private saving: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-
-  private constructor(
-    readonly file: string,
-    private readonly entries: Map<string, FileCheckpoint>,
-    private readonly telemetry: ComponentTelemetry,
-  ) {}
-
-  static async open(dir: string, telemetry: ComponentTelemetry): Promise<CheckpointStore> {
-    declareErrors(telemetry, [{ error_type: 'io_failed', stage: 'checkpointing' }]);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, 'checkpoints.json');
-    const entries = new Map<string, FileCheckpoint>();
-    let text: string | undefined;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    if (text !== undefined) {
-      try {
-        const parsed = JSON.parse(text) as CheckpointFile;
-        if (parsed.version !== 1 || typeof parsed.files !== 'object' || parsed.files === null) throw new Error(`unknown checkpoint format version ${String(parsed.version)}`);
-        for (const [id, cp] of Object.entries(parsed.files)) {
-          if (validCheckpoint(cp)) entries.set(id, cp);
-        }
-      } catch (err) {
-        // Written atomically, so this is damage from outside: keep the evidence, start over (files are re-read, never skipped past).
-        const aside = `${file}.corrupt-${Date.now()}`;
-        await rename(file, aside).catch(() => {});
-        componentError(telemetry, { error_type: 'io_failed', stage: 'checkpointing', error_code: 'internal' }, err, `unreadable checkpoint file moved to ${aside}: starting without checkpoints`, { file });
-      }
-    }
-    return new CheckpointStore(file, entries, telemetry);
-  }
-
-  get(id: string): FileCheckpoint | undefined {
-    return this.entries.get(id);
-  }
-
-  set(id: string, cp: Omit<FileCheckpoint, 'updated_ms' | 'gone_ms'>): void {
-    this.entries.set(id, { ...cp, updated_ms: this.telemetry.now() });
-    this.dirty = true;
-  }
-
-  /** Sequence numbers continue per path, so a rotated-in file does not reuse its predecessor's. */
-  nextSeqForPath(path: string): number {
-    let seq = 0;
-    for (const cp of this.entries.values()) if (cp.path === path) seq = Math.max(seq, cp.seq);
-    return seq;
-  }
-
-  /** One reader per file across the collector's sources; false if another source tails it. */
-  claim(id: string, owner: string): boolean {
-    const current = this.claims.get(id);
-    if (current !== undefined && current !== owner) return false;
-    this.claims.set(id, owner);
-    const cp = this.entries.get(id);
-    if (cp?.gone_ms !== undefined) {
-      delete cp.gone_ms;
-      this.dirty = true;
-    }
-    return true;
-  }
-
-  release(id: string, owner: string): void {
-    if (this.claims.get(id) === owner) this.claims.delete(id);
-  }
-
-  /** Writes the file if anything changed; concurrent calls share one write. */
-  async save(): Promise<void> {
-    while (this.saving) await this.saving;
-    if (!this.dirty) return;
-    this.saving = this.write().finally(() => (this.saving = undefined));
-    await this.saving;
-  }
-
-  startAutosave(intervalMs: number): void {
-    this.timer ??= setInterval(() => void this.save().catch(() => {}), intervalMs);
-    this.timer.unref();
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.save();
-  }
-
-  private async write(): Promise<void> {
-    const now = this.telemetry.now();
-    const files: Record<string, FileCheckpoint> = {};
-    for (const [id, cp] of this.entries) {
-      if (!this.claims.has(id)) {
-        cp.gone_ms ??= now;
-        if (now - cp.gone_ms > GONE_RETENTION_MS) {
-          this.entries.delete(id);
-          continue;
-        }
-      }
-      files[id] = cp;
-    }
-    this.dirty = false;
-    const tmp = `${this.file}.tmp`;
-    try {
-      const fh = await open(tmp, 'w');
-      try {
-        await writeFile(fh, JSON.stringify({ version: 1, files } satisfies CheckpointFile));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
-    } catch (err) {
-      // Kept dirty: the next save tries again. Nothing is lost meanwhile, a crash only re-reads more.
-      this.dirty = true;
-      componentError(this.telemetry, { error_type: 'io_failed', stage: 'checkpointing' }, err, `cannot write ${this.file}: retrying`, { file: this.file });
-      throw err;
-    }
-  }
-}
-
-function validCheckpoint(cp: unknown): cp is FileCheckpoint {
-  const c = cp as Partial<FileCheckpoint> | null;
-  return (
-    typeof c === 'object' &&
-    c !== null &&
-    typeof c.path === 'string' &&
-    Number.isSafeInteger(c.offset) &&
-    Number.isSafeInteger(c.seq) &&
-    typeof c.fingerprint === 'string' &&
-    Number.isSafeInteger(c.fingerprint_bytes) &&
-    typeof c.updated_ms === 'number'
-  );
 }
