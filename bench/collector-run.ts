@@ -3,7 +3,7 @@
  * are its own: tails FILE from the beginning into TOPIC until LINES records are acknowledged.
  * Prints one JSON line with the figures.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../collector/collector.js';
@@ -16,8 +16,9 @@ import { createRegistry } from '../core/telemetry/registry.js';
 const [broker, topic, file, linesArg] = process.argv.slice(2);
 const lines = Number(linesArg);
 const log = createLogger({ level: 'warn' });
+const dataDir = mkdtempSync(join(tmpdir(), 'pharos-bench-collector-'));
 const config = validateConfig({
-  data_dir: mkdtempSync(join(tmpdir(), 'pharos-bench-collector-')),
+  data_dir: dataDir,
   node_name: 'bench-host',
   kafka: { brokers: [broker], topics: { logs: topic }, ...(process.env.BENCH_COMPRESSION ? { compression: process.env.BENCH_COMPRESSION } : {}) },
   collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH), ...(process.env.BENCH_BATCH_BYTES ? { max_bytes: Number(process.env.BENCH_BATCH_BYTES) } : {}) } } : {}) },
@@ -48,5 +49,6 @@ if (process.env.BENCH_MEMORY) console.error(JSON.stringify(Object.fromEntries(Ob
 await collector.stop();
 await producer.close();
 await bus.close();
+rmSync(dataDir, { recursive: true, force: true });
 console.log(JSON.stringify({ seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, max_rss_mb: maxRssMb, sent: await sent(), send_seconds: sendSeconds, sends }));
 process.exit(0);

@@ -3,9 +3,13 @@
  * for Pharos's collector and for kcat (librdkafka, `kcat -P -l`: one message per line) on the
  * same file, against the same local broker, in the same run. Prints Pharos's rate as a ratio of
  * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector run.
+ *
+ * The machine is small and noisy (kcat alone has ranged 170k–930k lines/s between runs), so the
+ * two take turns BENCH_RUNS times (default 3), each on a topic of its own, and the figures are
+ * each one's median run. The broker's CPU during each run is printed too: it shares the cores.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,8 +23,11 @@ import { writeResults } from './lib/results.js';
 const run = promisify(execFile);
 const LINES = Number(process.env.BENCH_LINES ?? 500_000);
 const LINE_BYTES = 200;
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 
 interface Figures {
+  /** CPU the broker spent during the run: its share of the machine's two cores. */
+  broker_cpu_seconds?: number;
   seconds: number;
   cpu_seconds: number;
   max_rss_mb: number;
@@ -79,6 +86,25 @@ async function pharos(broker: string, topic: string, file: string, bytes: number
   return { ...r, lines_per_s: LINES / r.seconds, mb_per_s: bytes / 1e6 / r.seconds };
 }
 
+/** The run with the median rate (the lower middle one for an even count): its figures stay one run's. */
+function median(figures: Figures[]): Figures {
+  const sorted = [...figures].sort((a, b) => a.lines_per_s - b.lines_per_s);
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/** User and system CPU seconds of process `pid` so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function withBrokerCpu(pid: number | undefined, run: () => Promise<Figures>): Promise<Figures> {
+  const before = cpuSecondsOf(pid);
+  const f = await run();
+  return { ...f, broker_cpu_seconds: cpuSecondsOf(pid) - before };
+}
+
 const m = machine();
 printMachine(m);
 const dir = mkdtempSync(join(tmpdir(), 'pharos-bench-'));
@@ -97,17 +123,26 @@ const broker = await LocalBroker.start({
 });
 try {
   const address = broker.brokers[0]!;
-  await createTopic(broker.brokers, 'bench.kcat');
-  await createTopic(broker.brokers, 'bench.pharos');
-  const k = await kcat(address, 'bench.kcat', file, bytes);
-  const p = await pharos(address, 'bench.pharos', file, bytes);
+  const runs: { kcat: Figures[]; pharos: Figures[] } = { kcat: [], pharos: [] };
+  for (let i = 0; i < RUNS; i++) {
+    await createTopic(broker.brokers, `bench.kcat.${i}`);
+    await createTopic(broker.brokers, `bench.pharos.${i}`);
+    runs.kcat.push(await withBrokerCpu(broker.pid, () => kcat(address, `bench.kcat.${i}`, file, bytes)));
+    runs.pharos.push(await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes)));
+  }
   const fmt = (name: string, f: Figures) =>
-    `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB`;
+    `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s`;
+  if (RUNS > 1) {
+    for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${fmt('kcat', runs.kcat[i]!)}\n       ${fmt('pharos', runs.pharos[i]!)}`);
+    console.log(`median of ${RUNS} runs:`);
+  }
+  const k = median(runs.kcat);
+  const p = median(runs.pharos);
   console.log(fmt('kcat', k));
   console.log(fmt('pharos', p));
   const ratio = p.lines_per_s / k.lines_per_s;
   console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
-  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, kcat: k, pharos: p, ratio_rate: ratio });
+  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k, pharos: p, ratio_rate: ratio, all_runs: runs });
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();
