@@ -58,6 +58,16 @@ describe('detectSeverity (plain lines)', () => {
     ['Nov 23 10:00:00 host app[1]: NOTICE reloaded', 10, 'INFO2'],
     ['<crit> controller lost', 21, 'FATAL'],
     ['a line with no level', 0, ''],
+    ['ts=2026-01-01 level=warn msg="disk filling"', 13, 'WARN'],
+    ['ts=2026-01-01 LEVEL=Debug msg=x', 5, 'DEBUG'],
+    ['{"time":1,"level":50,"msg":"boom"}', 17, 'ERROR'],
+    ['{"level": "error", "msg": "x"}', 17, 'ERROR'],
+    ['[error] INFO of the request follows', 17, 'ERROR'],
+    ['2026-01-01 INFO request [error] in its body', 9, 'INFO'],
+    ['2026-01-01 INFO {"level":50}', 9, 'INFO'],
+    ['{"level":30} ERROR in the message', 9, 'INFO'],
+    ['ERRORS and WARNINGS are not words here, nor is an error in prose', 0, ''],
+    [`${'x'.repeat(200)} ERROR past the head`, 0, ''],
   ])('%s → %d %s', (line, number, text) => {
     expect(detectSeverity(line)).toEqual({ number, text });
   });

@@ -82,21 +82,21 @@ function numeric(n: number): Severity | undefined {
 const SCAN_CHARS = 200;
 // Upper-case level words anywhere in the head (`2026-… ERROR …`, `[WARN]`).
 const UPPER_WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL)\b/;
-// Any case, but only where a level is spelled out: `level=info`, `"level":"warn"`, `[error]`, `<debug>`.
-const MARKED_WORD = /(?:\blevel["']?\s*[:=]\s*["']?|\[|<)(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg)\b/i;
-const PINO_LEVEL = /"level":\s*(10|20|30|40|50|60)\b/;
+// Any case, but only where a level is spelled out: `level=info`, `"level":"warn"`, `[error]`,
+// `<debug>`; or pino's numeric level (`"level":30`). One expression, so the head is scanned once
+// for both (group 1: a word, group 2: a number).
+const MARKED_OR_PINO = /(?:\blevel["']?\s*[:=]\s*["']?|\[|<)(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg)\b|"level":\s*(10|20|30|40|50|60)\b/i;
+
+const LEVEL_ANY_CASE = /level/i;
 
 /** The first level keyword in the line's head, as OpenTelemetry severity; unspecified when none. */
 export function detectSeverity(line: string): Severity {
   const head = line.length > SCAN_CHARS ? line.slice(0, SCAN_CHARS) : line;
-  let best: { index: number; severity: Severity } | undefined;
-  for (const re of [UPPER_WORD, MARKED_WORD]) {
-    const m = re.exec(head);
-    const s = m?.[1] === undefined ? undefined : BY_WORD.get(m[1].toLowerCase());
-    if (m && s && (!best || m.index < best.index)) best = { index: m.index, severity: s };
-  }
-  const pino = PINO_LEVEL.exec(head);
-  const s = pino?.[1] === undefined ? undefined : BY_PINO.get(Number(pino[1]));
-  if (pino && s && (!best || pino.index < best.index)) best = { index: pino.index, severity: s };
-  return best?.severity ?? UNSPECIFIED;
+  const upper = UPPER_WORD.exec(head);
+  const upperSeverity = upper?.[1] === undefined ? undefined : BY_WORD.get(upper[1].toLowerCase());
+  // Most heads hold none of its anchors; three quick searches spare the scan (1.6 ns a char).
+  const marked = head.includes('[') || head.includes('<') || LEVEL_ANY_CASE.test(head) ? MARKED_OR_PINO.exec(head) : null;
+  const markedSeverity = marked === null ? undefined : marked[1] !== undefined ? BY_WORD.get(marked[1].toLowerCase()) : BY_PINO.get(Number(marked[2]));
+  if (upper && upperSeverity && (!marked || !markedSeverity || upper.index < marked.index)) return upperSeverity;
+  return markedSeverity ?? UNSPECIFIED;
 }
