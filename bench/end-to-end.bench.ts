@@ -7,7 +7,7 @@
  * Loopback only; bounded by BENCH_E2E_SECONDS (default 30) and BENCH_E2E_RATE (default 5000/s).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -62,6 +62,8 @@ const stopAll = async () => {
     await new Promise((r) => pharos.once('exit', r));
   }
   await broker.stop();
+  // The broker's log, the warehouse and the input file: gone with the run.
+  rmSync(dir, { recursive: true, force: true });
 };
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 

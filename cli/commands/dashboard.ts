@@ -53,7 +53,9 @@ export async function runDashboard(opts: CommonOptions): Promise<void> {
     // With brokers, the live tail and alert stream read the bus; without, the tail polls the warehouse.
     const { brokers } = rt.config.kafka;
     if (brokers.length > 0) {
-      const bus = new KafkaBus(createKafka(rt.config.kafka, rt.log, brokers), brokers, rt.log);
+      // Not selectBus: the dashboard only reads, so it neither creates topics nor starts a local broker.
+      // The registry gives its live-tail consumer the same lag gauge as the pipeline's.
+      const bus = new KafkaBus(createKafka(rt.config.kafka, rt.log, brokers), brokers, rt.log, rt.registry);
       rt.onShutdown('bus', () => bus.close());
       const liveFeed = await dashboard.live.attachBus(bus, { logs: rt.config.kafka.topics.logs, alerts: rt.config.kafka.topics.alerts });
       rt.onShutdown('live tail', () => liveFeed.stop());
