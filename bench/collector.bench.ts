@@ -6,7 +6,10 @@
  *
  * The machine is small and noisy (kcat alone has ranged 170k–930k lines/s between runs), so the
  * two take turns BENCH_RUNS times (default 3), each on a topic of its own, and the figures are
- * each one's median run. The broker's CPU during each run is printed too: it shares the cores.
+ * each one's median run. A first round is not counted: the broker's JIT warms up over the first
+ * few hundred MB (its CPU for the same kcat run fell from 1.14 to 0.60 s over five rounds), and
+ * a round on a cold broker would measure the JVM, not the producers. The broker's CPU during each
+ * run is printed too: it shares the two cores with the producer.
  */
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -124,11 +127,17 @@ const broker = await LocalBroker.start({
 try {
   const address = broker.brokers[0]!;
   const runs: { kcat: Figures[]; pharos: Figures[] } = { kcat: [], pharos: [] };
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i <= RUNS; i++) {
     await createTopic(broker.brokers, `bench.kcat.${i}`);
     await createTopic(broker.brokers, `bench.pharos.${i}`);
-    runs.kcat.push(await withBrokerCpu(broker.pid, () => kcat(address, `bench.kcat.${i}`, file, bytes)));
-    runs.pharos.push(await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes)));
+    const k = await withBrokerCpu(broker.pid, () => kcat(address, `bench.kcat.${i}`, file, bytes));
+    const p = await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes));
+    if (i === 0) {
+      console.log(`warm-up round (not counted): kcat ${Math.round(k.lines_per_s).toLocaleString('en')}, pharos ${Math.round(p.lines_per_s).toLocaleString('en')} lines/s`);
+      continue;
+    }
+    runs.kcat.push(k);
+    runs.pharos.push(p);
   }
   const fmt = (name: string, f: Figures) =>
     `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s`;
