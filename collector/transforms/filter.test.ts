@@ -218,7 +218,7 @@ describe('filterRecords and the drop counter', () => {
     // The same metric is shared when built twice in a process (a second collector, a test).
     countDrop(dropEvents(registry), record({ attributes: { 'pharos.source': 'syslog#1' } }), 'drop[0]');
     const m = await registry.getSingleMetric('pharos_collector_records_dropped_total')!.get();
-    expect(m.values.map((v) => [v.labels, v.value])).toEqual([[{ source: 'syslog#1', reason: 'drop[0]' }, 2]]);
+    expect(m.values.map((v) => [v.labels, v.value])).toEqual([[{ host: 'h1', source: 'syslog#1', reason: 'drop[0]' }, 2]]);
   });
 });
 
