@@ -54,9 +54,9 @@ describe('dropSamples', () => {
     countDrop(events, record(undefined, 'otlp'), 'debug');
     const samples = await dropSamples(registry, 'web-1', NOW);
     expect(samples.map((s) => [s.labels.host, s.labels.source, s.value]).sort()).toEqual([
-      ['', 'otlp', 1],
       ['app-7', 'otlp', 2],
       ['web-1', 'file:/var/log/app.log', 1],
+      ['web-1', 'otlp', 1],
     ]);
     expect(samples.every((s) => s.labels.instance === 'web-1')).toBe(true);
   });

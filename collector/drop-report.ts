@@ -11,8 +11,8 @@
  * Labels: `job="pharos"` and `instance` as the self-monitoring publisher
  * (core/telemetry/self-publisher.ts) gives the process's own series, then the counter's own
  * labels. `host` is the counter's (the dropped records' `host.name`: a push receiver drops other
- * hosts' records); a counter without one reports the node name, the `host.name` the collector
- * writes on its own records. Self-monitoring does the same: prom-client's default `host` label
+ * hosts' records); a counter without one, or a record without a `host.name`, reports the node
+ * name, the `host.name` the collector writes on its own records. Self-monitoring does the same: prom-client's default `host` label
  * yields to a series' own.
  * When self-monitoring publishes the same counter too, the series differ by its `component`
  * label; the report reads one of them per host, source and reason, never their sum.
@@ -41,8 +41,10 @@ export async function dropSamples(registry: Registry, nodeName: string, nowMs: n
   const out: MetricSample[] = [];
   for (const v of data.values) {
     if (!Number.isFinite(v.value)) continue;
-    const labels: Record<string, string> = { job: 'pharos', instance: nodeName, host: nodeName };
+    const labels: Record<string, string> = { job: 'pharos', instance: nodeName };
     for (const [k, x] of Object.entries(v.labels)) if (x !== undefined) labels[k] = String(x);
+    // As prom-client merges default labels (an empty value yields): both publish paths agree.
+    labels.host ||= nodeName;
     out.push({ name: DROPPED_RECORDS_METRIC, labels, timestampMs: nowMs, value: v.value, type: 'counter' });
   }
   return out;
