@@ -11,6 +11,8 @@ import type { Counter } from 'prom-client';
 import type { LogRecord } from '../../core/model/records.js';
 import { counter, type Registry } from '../../core/telemetry/registry.js';
 
+export const DROPPED_RECORDS_METRIC = 'pharos_collector_records_dropped_total';
+
 /** The `source` label of a record that has no `pharos.source` yet. */
 export const UNKNOWN_SOURCE = 'unknown';
 
@@ -27,7 +29,7 @@ export interface DropEvents {
 export function dropEvents(registry: Registry): DropEvents {
   const c = counter(
     registry,
-    'pharos_collector_records_dropped_total',
+    DROPPED_RECORDS_METRIC,
     'Log records the collector did not ship because a drop/keep filter said so, by host (host.name), source (pharos.source) and reason (the rule).',
     ['host', 'source', 'reason'],
   );

@@ -97,6 +97,7 @@ export function detectSeverity(line: string): Severity {
   // Most heads hold none of its anchors; three quick searches spare the scan (1.6 ns a char).
   const marked = head.includes('[') || head.includes('<') || LEVEL_ANY_CASE.test(head) ? MARKED_OR_PINO.exec(head) : null;
   const markedSeverity = marked === null ? undefined : marked[1] !== undefined ? BY_WORD.get(marked[1].toLowerCase()) : BY_PINO.get(Number(marked[2]));
-  if (upper && upperSeverity && (!marked || !markedSeverity || upper.index < marked.index)) return upperSeverity;
+  // The first in the head wins.
+  if (upperSeverity !== undefined && (markedSeverity === undefined || upper!.index < marked!.index)) return upperSeverity;
   return markedSeverity ?? UNSPECIFIED;
 }

@@ -22,10 +22,10 @@ export interface SelfPublisherOptions {
   now?: () => number;
 }
 
-interface JsonMetric {
+export interface JsonMetric {
   name: string;
   type: string;
-  values: Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+  values: Array<{ value: number; labels: Record<string, string | number | undefined>; metricName?: string }>;
 }
 
 function sampleType(family: string, metricName: string): MetricType {
@@ -40,15 +40,18 @@ function sampleType(family: string, metricName: string): MetricType {
 
 /** The registry as samples: one per value, labels as strings, `job="pharos"` and `instance` added. */
 export async function registrySamples(registry: Registry, instance: string, timestampMs: number): Promise<MetricSample[]> {
+  return ((await registry.getMetricsAsJSON()) as unknown as JsonMetric[]).flatMap((m) => metricSamples(m, instance, timestampMs));
+}
+
+/** One metric (`registry.getSingleMetric(name).get()`) as samples, labelled as `registrySamples` labels them. */
+export function metricSamples(m: JsonMetric, instance: string, timestampMs: number): MetricSample[] {
   const out: MetricSample[] = [];
-  for (const m of (await registry.getMetricsAsJSON()) as unknown as JsonMetric[]) {
-    for (const v of m.values) {
-      if (!Number.isFinite(v.value) && !Number.isNaN(v.value)) continue;
-      const name = v.metricName ?? m.name;
-      const labels: Record<string, string> = { job: 'pharos', instance };
-      for (const [k, x] of Object.entries(v.labels)) labels[k] = String(x);
-      out.push({ name, labels, timestampMs, value: v.value, type: sampleType(m.type, name) });
-    }
+  for (const v of m.values) {
+    if (!Number.isFinite(v.value) && !Number.isNaN(v.value)) continue;
+    const name = v.metricName ?? m.name;
+    const labels: Record<string, string> = { job: 'pharos', instance };
+    for (const [k, x] of Object.entries(v.labels)) if (x !== undefined) labels[k] = String(x);
+    out.push({ name, labels, timestampMs, value: v.value, type: sampleType(m.type, name) });
   }
   return out;
 }
