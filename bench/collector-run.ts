@@ -23,7 +23,7 @@ const config = validateConfig({
   kafka: { brokers: [broker], topics: { logs: topic }, ...(process.env.BENCH_COMPRESSION ? { compression: process.env.BENCH_COMPRESSION } : {}) },
   collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH), ...(process.env.BENCH_BATCH_BYTES ? { max_bytes: Number(process.env.BENCH_BATCH_BYTES) } : {}) } } : {}) },
 });
-const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log, undefined, { compression: config.kafka.compression });
+const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log, undefined, { compression: config.kafka.compression, compressionLevel: config.kafka.compression_level });
 const registry = createRegistry();
 const producer = await bus.producer(); // connect before the clock starts, as kcat's startup is tiny
 const cpu0 = process.cpuUsage();

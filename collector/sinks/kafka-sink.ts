@@ -24,7 +24,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeLogBatches, wireHeaders } from '../../core/codec/codec.js';
 import { encodeEncodedLogs, type EncodedLogs } from '../../core/codec/encoded-logs.js';
-import type { Bus, BusMessage, BusProducer } from '../../core/bus/bus.js';
+import type { Bus, BusMessage, BusProducer, PreparedSend } from '../../core/bus/bus.js';
 import type { PharosConfig } from '../../core/config/schema.js';
 import { PharosError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/model/records.js';
@@ -98,6 +98,8 @@ export class KafkaSink {
   private wakeReplayer: (() => void) | undefined;
   private wakeSpoolRoom: (() => void) | undefined;
   private producing: Promise<BusProducer> | undefined;
+  /** The connected producer, once there is one: batches are prepared on it ahead of their send. */
+  private readyProducer: BusProducer | undefined;
   private loopDone: Promise<void> | undefined;
   private replayDone: Promise<void> | undefined;
   private stopping = false;
@@ -225,6 +227,7 @@ export class KafkaSink {
     const producer = await this.producing?.catch(() => undefined);
     await producer?.close().catch(() => {});
     this.producing = undefined;
+    this.readyProducer = undefined;
   }
 
   private ensureAccepting(): void {
@@ -291,8 +294,10 @@ export class KafkaSink {
         const batch = this.take(max_records, max_bytes);
         const records = batch.reduce((n, q) => n + recordCount(q.entry), 0);
         const messages = this.encode(batch.map((q) => q.entry));
+        // Compression starts now, on the thread pool, while the previous batch is on the wire.
+        const prepared = messages.length > 0 ? this.readyProducer?.prepare?.(this.opts.topic, messages) : undefined;
         if (inFlight !== undefined && !(await inFlight)) return; // halted: left unacknowledged
-        inFlight = this.dispatch(batch, records, messages);
+        inFlight = this.dispatch(batch, records, messages, prepared);
         inFlight.catch(() => {}); // awaited (and its failure raised) at the next batch or the end
       }
       if (inFlight !== undefined) await inFlight;
@@ -303,9 +308,9 @@ export class KafkaSink {
   }
 
   /** Delivers one encoded batch and acknowledges it; false if halted first (left unacknowledged). */
-  private async dispatch(batch: Queued[], records: number, messages: BusMessage[]): Promise<boolean> {
+  private async dispatch(batch: Queued[], records: number, messages: BusMessage[], prepared: PreparedSend | undefined): Promise<boolean> {
     await this.opts.beforeDelivery?.().catch(() => {}); // a failed checkpoint save only widens what a crash re-sends
-    const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool) : await this.deliver(messages, false);
+    const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool, prepared) : await this.deliver(messages, false, undefined, prepared);
     if (outcome === undefined) return false;
     // A spooled batch counts as sent when the replayer delivers it.
     this.acknowledge(batch, outcome === 'spooled' ? undefined : outcome);
@@ -375,11 +380,11 @@ export class KafkaSink {
    * Delivers a batch to Kafka or, once a send of it failed, to the spool; undefined if halted
    * first. Behind a non-empty spool the batch goes to the spool directly, to keep the order.
    */
-  private async deliverOrSpool(messages: BusMessage[], records: number, spool: DiskSpool): Promise<number | 'spooled' | undefined> {
+  private async deliverOrSpool(messages: BusMessage[], records: number, spool: DiskSpool, prepared: PreparedSend | undefined): Promise<number | 'spooled' | undefined> {
     if (messages.length === 0) return 0;
     const progress: SendProgress = { sent: 0 };
     if (spool.isEmpty()) {
-      const sent = await this.deliver(messages, true, progress);
+      const sent = await this.deliver(messages, true, progress, prepared);
       if (sent !== 'failed') return sent;
     }
     // Only what Kafka did not acknowledge goes to the spool (a batch sent in halves may be half there).
@@ -448,10 +453,15 @@ export class KafkaSink {
 
   private producer(): Promise<BusProducer> {
     const p = (this.producing ??= this.opts.bus.producer());
-    // A producer that could not connect is created again at the next attempt.
-    p.catch(() => {
-      if (this.producing === p) this.producing = undefined;
-    });
+    p.then(
+      (producer) => {
+        if (this.producing === p) this.readyProducer = producer;
+      },
+      // A producer that could not connect is created again at the next attempt.
+      () => {
+        if (this.producing === p) this.producing = undefined;
+      },
+    );
     return p;
   }
 
@@ -459,9 +469,9 @@ export class KafkaSink {
    * Sends until acknowledged, returning the encoded bytes; undefined if halted first. With
    * `failFast`, the first failed attempt returns 'failed' (the caller spools the batch).
    */
-  private async deliver(messages: BusMessage[], failFast: true, progress?: SendProgress): Promise<number | undefined | 'failed'>;
-  private async deliver(messages: BusMessage[], failFast: false, progress?: SendProgress): Promise<number | undefined>;
-  private async deliver(messages: BusMessage[], failFast: boolean, progress: SendProgress = { sent: 0 }): Promise<number | undefined | 'failed'> {
+  private async deliver(messages: BusMessage[], failFast: true, progress?: SendProgress, prepared?: PreparedSend): Promise<number | undefined | 'failed'>;
+  private async deliver(messages: BusMessage[], failFast: false, progress?: SendProgress, prepared?: PreparedSend): Promise<number | undefined>;
+  private async deliver(messages: BusMessage[], failFast: boolean, progress: SendProgress = { sent: 0 }, prepared?: PreparedSend): Promise<number | undefined | 'failed'> {
     const bytes = messages.reduce((n, m) => n + m.value.length, 0);
     if (messages.length === 0) return 0;
     const signal = this.halt.signal;
@@ -473,7 +483,7 @@ export class KafkaSink {
         while (progress.sent < messages.length) {
           let to = progress.sent + 1;
           for (let bytes = messages[progress.sent]!.value.length; to < messages.length && bytes + messages[to]!.value.length <= this.sendLimitBytes; to++) bytes += messages[to]!.value.length;
-          await abortable(this.sendFitting(producer, messages, progress.sent, to, progress), signal);
+          await abortable(this.sendFitting(producer, messages, progress.sent, to, progress, prepared), signal);
         }
         sendDuration(this.t, (performance.now() - started) / 1000);
         batchSent(this.t);
@@ -504,9 +514,10 @@ export class KafkaSink {
    * that compressed worse than usual past message.max.bytes) goes again in halves, in order.
    * `progress.sent` moves past each acknowledged part, so a retry never sends a part twice.
    */
-  private async sendFitting(producer: BusProducer, messages: BusMessage[], from: number, to: number, progress: SendProgress): Promise<void> {
+  private async sendFitting(producer: BusProducer, messages: BusMessage[], from: number, to: number, progress: SendProgress, prepared?: PreparedSend): Promise<void> {
     try {
-      await producer.send(this.opts.topic, from === 0 && to === messages.length ? messages : messages.slice(from, to));
+      const whole = from === 0 && to === messages.length;
+      await producer.send(this.opts.topic, whole ? messages : messages.slice(from, to), whole ? prepared : undefined);
       progress.sent = to;
     } catch (err) {
       if (to - from < 2 || !isTooLarge(err)) throw err;

@@ -34,9 +34,23 @@ export interface ConsumedBatch {
 }
 
 export interface BusProducer {
-  /** Resolves once every message is acknowledged (acks from all in-sync replicas on Kafka). */
-  send(topic: string, messages: BusMessage[]): Promise<void>;
+  /**
+   * Resolves once every message is acknowledged (acks from all in-sync replicas on Kafka).
+   * `prepared`: what `prepare` returned for the same topic and array.
+   */
+  send(topic: string, messages: BusMessage[], prepared?: PreparedSend): Promise<void>;
+  /**
+   * Optional: starts the costly part of a send of `messages` (encoding, compression) now, so it
+   * overlaps whatever runs before the send (the collector's sink: the previous batch's round trip).
+   */
+  prepare?(topic: string, messages: BusMessage[]): PreparedSend;
   close(): Promise<void>;
+}
+
+/** A send's work done ahead (BusProducer.prepare); opaque to callers. */
+export interface PreparedSend {
+  readonly topic: string;
+  readonly messages: readonly BusMessage[];
 }
 
 export interface ConsumerOptions {

@@ -2,15 +2,15 @@
  * The Kafka bus: kafkajs with the idempotent producer (acks from all in-sync replicas) and
  * consumers that commit a partition's offsets only after its batch handler resolved.
  */
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { PharosConfig } from '../config/schema.js';
 import { PharosError } from '../errors.js';
-import { compressionType } from '../kafka/compression.js';
+import { IdempotentProducer } from '../kafka/idempotent-producer.js';
 import { brokerRetryDelay, untilBrokerAnswers } from '../kafka/until-broker-answers.js';
 import type { Logger } from '../log.js';
 import { gauge, type Registry } from '../telemetry/registry.js';
 import type { Gauge } from 'prom-client';
-import type { Bus, BusConsumer, BusMessage, BusProducer, ConsumedMessage, ConsumerOptions } from './bus.js';
+import type { Bus, BusConsumer, BusProducer, ConsumedMessage, ConsumerOptions } from './bus.js';
 
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
 
@@ -27,7 +27,7 @@ export class KafkaBus implements Bus {
     brokers: string[],
     private readonly log: Logger,
     registry?: Registry,
-    private readonly options: { compression?: PharosConfig['kafka']['compression'] } = {},
+    private readonly options: { compression?: PharosConfig['kafka']['compression']; compressionLevel?: number } = {},
   ) {
     this.lag = registry ? gauge(registry, 'pharos_kafka_consumer_lag', 'Messages of a partition not yet consumed by the group, after its last batch.', ['group', 'topic', 'partition']) : undefined;
     this.description = `kafka at ${brokers.join(',')}`;
@@ -61,21 +61,11 @@ export class KafkaBus implements Bus {
   }
 
   async producer(): Promise<BusProducer> {
-    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = new IdempotentProducer(this.kafka, { codec: this.options.compression ?? 'gzip', gzipLevel: this.options.compressionLevel ?? 1, log: this.log });
     await this.untilBrokerAnswers('connecting the producer', () => producer.connect());
-    const close = async () => producer.disconnect();
+    const close = async () => producer.close();
     this.closers.push(close);
-    return {
-      send: async (topic: string, messages: BusMessage[]) => {
-        await producer.send({
-          topic,
-          acks: -1,
-          compression: compressionType(this.options.compression ?? 'gzip'),
-          messages: messages.map((m) => ({ key: m.key, value: m.value, ...(m.headers ? { headers: m.headers } : {}) })),
-        });
-      },
-      close,
-    };
+    return producer;
   }
 
   async consumer(opts: ConsumerOptions): Promise<BusConsumer> {

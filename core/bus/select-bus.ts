@@ -46,7 +46,7 @@ export async function selectBus(config: PharosConfig, log: Logger, policy: BusPo
 async function choose(config: PharosConfig, log: Logger, policy: BusPolicy, registry?: Registry): Promise<SelectedBus> {
   const { brokers, local } = config.kafka;
   if (brokers.length > 0) {
-    return { bus: new KafkaBus(createKafka(config.kafka, log, brokers), brokers, log, registry, { compression: config.kafka.compression }), reason: 'kafka.brokers is configured' };
+    return { bus: new KafkaBus(createKafka(config.kafka, log, brokers), brokers, log, registry, { compression: config.kafka.compression, compressionLevel: config.kafka.compression_level }), reason: 'kafka.brokers is configured' };
   }
   if (policy === 'kafka-only') {
     throw new PharosError('invalid_config', 'kafka.brokers is required: set it in the config file or PHAROS_KAFKA__BROKERS (e.g. 127.0.0.1:9092)');
@@ -64,7 +64,7 @@ async function choose(config: PharosConfig, log: Logger, policy: BusPolicy, regi
           log: log.child({ component_kind: 'service', component_id: 'local-kafka' }),
         });
         return {
-          bus: new KafkaBus(createKafka(config.kafka, log, broker.brokers), broker.brokers, log, registry, { compression: config.kafka.compression }),
+          bus: new KafkaBus(createKafka(config.kafka, log, broker.brokers), broker.brokers, log, registry, { compression: config.kafka.compression, compressionLevel: config.kafka.compression_level }),
           reason: `no kafka.brokers configured: started a local Kafka ${local.version} broker (Java ${java})`,
           localBroker: broker,
         };

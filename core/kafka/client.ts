@@ -8,7 +8,6 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } 
 import type { PharosConfig } from '../config/schema.js';
 import { PharosError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { useGzipLevel } from './compression.js';
 
 type ReadFile = (path: string) => string;
 const readUtf8: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -24,7 +23,6 @@ export function createKafka(config: PharosConfig['kafka'], log: Logger, brokers:
     connectionTimeout: 3000,
   };
   if (config.sasl) kafkaConfig.sasl = saslOptions(config.sasl, readFile);
-  useGzipLevel(config.compression_level);
   return new Kafka(kafkaConfig);
 }
 
