@@ -1,0 +1,161 @@
+/**
+ * The produce path against the real broker: what it writes is what kafkajs's consumer reads,
+ * placed where kafkajs's partitioner would place it, and the idempotence holds where it
+ * matters: a batch sent again under the same sequence is written once, a producer the broker
+ * no longer knows starts over with a new id, and a send repeated by its caller is not written twice.
+ */
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { BusMessage } from '../bus/bus.js';
+import { silentLogger } from '../log.js';
+import { createTopics, testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
+import { waitFor } from '../../test/harness/wait.js';
+import { IdempotentProducer } from './idempotent-producer.js';
+import type { BatchCodec } from './record-batch.js';
+
+const brokers = testBrokers();
+const kafka = new Kafka({ clientId: 'producer-test', brokers, logLevel: logLevel.NOTHING });
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+interface Read {
+  partition: number;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** Everything on `topic`, from the beginning, by kafkajs's consumer. */
+async function readAll(topic: string, expected: number): Promise<Read[]> {
+  const consumer = kafka.consumer({ groupId: uniqueTopic('producer-test-reader'), maxWaitTimeInMs: 100 });
+  const out: Read[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        out.push({ partition, key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
+      },
+    });
+    await waitFor(`${expected} messages on ${topic}`, () => out.length >= expected, 30_000);
+    // Anything beyond the expected count (a duplicate) would arrive with the same fetches: give it one more round.
+    const offsets = await kafka.admin().fetchTopicOffsets(topic).catch(() => []);
+    const total = offsets.reduce((n, o) => n + Number(o.high), 0);
+    await waitFor(`all ${total} messages read`, () => out.length >= total, 10_000);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+function producer(codec: BatchCodec = 'gzip', retries = 5): IdempotentProducer {
+  const p = new IdempotentProducer(kafka, { codec, gzipLevel: 1, log: silentLogger(), retry: { retries, initialMs: 50, maxMs: 500 } });
+  cleanups.push(() => p.close());
+  return p;
+}
+
+const message = (key: string | null, value: string, headers?: Record<string, string>): BusMessage => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(value), ...(headers ? { headers } : {}) });
+
+/** Sequences of the producer under test: white-box, to stage what a lost answer or a forgetful broker does. */
+const sequencesOf = (p: IdempotentProducer) => (p as unknown as { sequences: Map<string, number> }).sequences;
+const producerIdOf = (p: IdempotentProducer) => (p as unknown as { producerId: bigint | undefined }).producerId;
+
+describe('IdempotentProducer on the real broker', () => {
+  for (const codec of ['gzip', 'none'] as BatchCodec[]) {
+    test(`${codec}: keys, values and headers arrive in order, each key in the partition kafkajs's default partitioner picks`, async () => {
+      const topic = uniqueTopic(`producer-${codec}`);
+      await createTopics(brokers, [topic], 3);
+      const p = producer(codec);
+      await p.connect();
+      const hosts = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+      const sent: BusMessage[] = [];
+      for (let round = 0; round < 4; round++) {
+        const batch = hosts.map((h) => message(h, `${h} ${round}`, { 'pharos.wire': 'test/1' }));
+        sent.push(...batch);
+        await p.send(topic, batch);
+      }
+      const read = await readAll(topic, sent.length);
+      expect(read).toHaveLength(sent.length);
+      const partitioner = Partitioners.DefaultPartitioner();
+      const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 0 }));
+      for (const h of hosts) {
+        const mine = read.filter((r) => r.key === h);
+        expect(mine.map((r) => r.value)).toEqual([0, 1, 2, 3].map((i) => `${h} ${i}`));
+        const expected = partitioner({ topic, partitionMetadata, message: { key: h, value: '' } });
+        expect(new Set(mine.map((r) => r.partition))).toEqual(new Set([expected]));
+        expect(mine.every((r) => r.headers['pharos.wire'] === 'test/1')).toBe(true);
+      }
+    });
+  }
+
+  test('a prepared send delivers what it prepared; a preparation for another array is not used', async () => {
+    const topic = uniqueTopic('producer-prepared');
+    await createTopics(brokers, [topic], 1);
+    const p = producer();
+    const a = [message('k', 'a1'), message('k', 'a2')];
+    const b = [message('k', 'b1')];
+    const preparedA = p.prepare(topic, a);
+    await p.send(topic, a, preparedA);
+    await p.send(topic, b, p.prepare(topic, [message('k', 'never sent')]));
+    const read = await readAll(topic, 3);
+    expect(read.map((r) => r.value)).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  test('a batch sent again under the same sequence (its answer lost) is written once', async () => {
+    const topic = uniqueTopic('producer-dup');
+    await createTopics(brokers, [topic], 1);
+    const p = producer();
+    await p.send(topic, [message('k', 'one'), message('k', 'two')]);
+    // As if the acknowledgement had not arrived: the same records go again under the same sequence.
+    sequencesOf(p).set(`${topic}/0`, 0);
+    await p.send(topic, [message('k', 'one'), message('k', 'two')]);
+    expect(sequencesOf(p).get(`${topic}/0`)).toBe(2);
+    await p.send(topic, [message('k', 'three')]);
+    const read = await readAll(topic, 3);
+    expect(read.map((r) => r.value)).toEqual(['one', 'two', 'three']);
+  });
+
+  test('a sequence the broker finds out of order: a new producer id, and the batch is written once', async () => {
+    const topic = uniqueTopic('producer-ooo');
+    await createTopics(brokers, [topic], 1);
+    const p = producer();
+    await p.send(topic, [message('k', 'one')]);
+    const firstId = producerIdOf(p);
+    // A gap, as when the broker lost this producer's state: it refuses the batch as out of order.
+    sequencesOf(p).set(`${topic}/0`, 1000);
+    await p.send(topic, [message('k', 'two')]);
+    expect(producerIdOf(p)).not.toBe(firstId);
+    const read = await readAll(topic, 2);
+    expect(read.map((r) => r.value)).toEqual(['one', 'two']);
+  });
+
+  test('the same messages sent again by their caller are not written again', async () => {
+    const topic = uniqueTopic('producer-again');
+    await createTopics(brokers, [topic], 3);
+    const p = producer();
+    const batch = ['a', 'b', 'c', 'd'].map((k) => message(k, `v-${k}`));
+    await p.send(topic, batch);
+    // A caller retrying a send it thinks failed (e.g. after one of its partitions failed).
+    await p.send(topic, batch);
+    await p.send(topic, [message('a', 'after')]);
+    const read = await readAll(topic, 5);
+    expect(read.map((r) => r.value).sort()).toEqual(['after', 'v-a', 'v-b', 'v-c', 'v-d']);
+  });
+
+  test('a topic that does not exist: the send rejects with the broker’s reason once its retries are spent', async () => {
+    const p = producer('gzip', 1);
+    await p.connect();
+    await expect(p.send(uniqueTopic('producer-missing'), [message('k', 'v')])).rejects.toThrow(/topic|partition/i);
+  });
+
+  test('close ends a send that is still retrying', async () => {
+    const p = producer('gzip', 1000);
+    await p.connect();
+    const sending = p.send(uniqueTopic('producer-closed'), [message('k', 'v')]);
+    await p.close();
+    await expect(sending).rejects.toThrow();
+  });
+});
