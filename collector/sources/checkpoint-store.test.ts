@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -36,6 +36,37 @@ describe('checkpoint store', () => {
     expect(offsets(store.syncedFile)).toEqual({ '1:2': 100 });
     await store.close();
     expect(offsets(store.syncedFile)).toEqual({ '1:2': 200 });
+    expect(readdirSync(dir).sort()).toEqual(['checkpoints.json', 'checkpoints.synced.json']);
+  });
+
+  test('saves after the first overwrite the same file in place, padded to its length; a text over a page is replaced whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-cp-'));
+    const store = await CheckpointStore.open(dir, telemetry());
+    for (const id of ['a', 'b', 'c']) store.claim(id, 'src');
+    store.set('a', { ...entry(1000), path: '/var/log/a-rather-long-file-name-for-this-test.log' });
+    store.set('b', entry(10));
+    await store.save();
+    const inode = statSync(store.file).ino;
+    const length = statSync(store.file).size;
+    // Shorter text: the old bytes past its end must not survive as garbage.
+    store.set('a', { ...entry(20), path: '/a' });
+    await store.save();
+    expect(statSync(store.file).ino).toBe(inode);
+    expect(statSync(store.file).size).toBe(length);
+    expect(offsets(store.file)).toEqual({ a: 20, b: 10 });
+    // Longer, still under a page: in place, and the file grows.
+    store.set('c', entry(30));
+    await store.save();
+    expect(statSync(store.file).ino).toBe(inode);
+    expect(offsets(store.file)).toEqual({ a: 20, b: 10, c: 30 });
+    const reopened = await CheckpointStore.open(dir, telemetry());
+    expect(reopened.get('a')?.offset).toBe(20);
+    // Over a page: a new file through a rename (a kill could cut a multi-page write short).
+    store.set('c', { ...entry(40), path: `/var/log/${'x'.repeat(5000)}` });
+    await store.save();
+    expect(statSync(store.file).ino).not.toBe(inode);
+    expect(offsets(store.file)).toEqual({ a: 20, b: 10, c: 40 });
+    await store.close();
     expect(readdirSync(dir).sort()).toEqual(['checkpoints.json', 'checkpoints.synced.json']);
   });
 

@@ -80,7 +80,7 @@ describe('IdempotentProducer on the real broker', () => {
       const read = await readAll(topic, sent.length);
       expect(read).toHaveLength(sent.length);
       const partitioner = Partitioners.DefaultPartitioner();
-      const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 0 }));
+      const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
       for (const h of hosts) {
         const mine = read.filter((r) => r.key === h);
         expect(mine.map((r) => r.value)).toEqual([0, 1, 2, 3].map((i) => `${h} ${i}`));
