@@ -310,8 +310,8 @@ export const configSchema = z.strictObject({
         .prefault({}),
       batch: z
         .strictObject({
-          // One Kafka request per batch, and kafkajs's idempotent producer has one request in
-          // flight: few large batches carry more lines per round trip (`npm run bench:collector`).
+          // One Kafka request per batch, one batch in flight (the checkpoint invariant): few large
+          // batches carry more lines per round trip (`npm run bench:collector`).
           max_records: z.number().int().min(1).default(4000),
           max_bytes: z.number().int().min(1024).default(1024 * 1024),
           linger_ms: z.number().int().min(0).default(100),
