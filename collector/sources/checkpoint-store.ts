@@ -129,12 +129,12 @@ export class CheckpointStore {
     const text = this.serialize();
     try {
       const bytes = Buffer.byteLength(text);
-      if (this.fd !== undefined && bytes <= IN_PLACE_MAX_BYTES) {
-        const padded = bytes < this.fileBytes ? text + ' '.repeat(this.fileBytes - bytes) : text;
-        writeSync(this.fd, padded, 0);
+      // The padded write must fit a page too: a file left longer by a big text is replaced, not padded.
+      if (this.fd !== undefined && Math.max(bytes, this.fileBytes) <= IN_PLACE_MAX_BYTES) {
+        writeSync(this.fd, bytes < this.fileBytes ? text + ' '.repeat(this.fileBytes - bytes) : text, 0);
         this.fileBytes = Math.max(this.fileBytes, bytes);
       } else {
-        this.replace(text);
+        this.replace(text, bytes);
       }
       this.dirty = false;
     } catch (err) {
@@ -170,19 +170,19 @@ export class CheckpointStore {
   }
 
   /** A fresh file by temporary file and rename (the first save, and texts over a page); kept open for in-place saves. */
-  private replace(text: string): void {
+  private replace(text: string, bytes: number): void {
     const tmp = `${this.file}.tmp`;
     this.closeFile();
     const fd = openSync(tmp, 'w');
     try {
       writeSync(fd, text);
+      renameSync(tmp, this.file);
     } catch (err) {
       closeSync(fd);
       throw err;
     }
-    renameSync(tmp, this.file);
     this.fd = fd;
-    this.fileBytes = Buffer.byteLength(text);
+    this.fileBytes = bytes;
   }
 
   private closeFile(): void {

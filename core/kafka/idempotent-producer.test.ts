@@ -57,6 +57,13 @@ function producer(codec: BatchCodec = 'gzip', retries = 5): IdempotentProducer {
   return p;
 }
 
+/** A new topic of `partitions` partitions, and a producer for it. */
+async function topicAndProducer(prefix: string, partitions: number, codec: BatchCodec = 'gzip'): Promise<{ topic: string; p: IdempotentProducer }> {
+  const topic = uniqueTopic(prefix);
+  await createTopics(brokers, [topic], partitions);
+  return { topic, p: producer(codec) };
+}
+
 const message = (key: string | null, value: string, headers?: Record<string, string>): BusMessage => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(value), ...(headers ? { headers } : {}) });
 
 /** Sequences of the producer under test: white-box, to stage what a lost answer or a forgetful broker does. */
@@ -66,9 +73,7 @@ const producerIdOf = (p: IdempotentProducer) => (p as unknown as { producerId: b
 describe('IdempotentProducer on the real broker', () => {
   for (const codec of ['gzip', 'none'] as BatchCodec[]) {
     test(`${codec}: keys, values and headers arrive in order, each key in the partition kafkajs's default partitioner picks`, async () => {
-      const topic = uniqueTopic(`producer-${codec}`);
-      await createTopics(brokers, [topic], 3);
-      const p = producer(codec);
+      const { topic, p } = await topicAndProducer(`producer-${codec}`, 3, codec);
       await p.connect();
       const hosts = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
       const sent: BusMessage[] = [];
@@ -92,9 +97,7 @@ describe('IdempotentProducer on the real broker', () => {
   }
 
   test('a prepared send delivers what it prepared; a preparation for another array is not used', async () => {
-    const topic = uniqueTopic('producer-prepared');
-    await createTopics(brokers, [topic], 1);
-    const p = producer();
+    const { topic, p } = await topicAndProducer('producer-prepared', 1);
     const a = [message('k', 'a1'), message('k', 'a2')];
     const b = [message('k', 'b1')];
     const preparedA = p.prepare(topic, a);
@@ -105,9 +108,7 @@ describe('IdempotentProducer on the real broker', () => {
   });
 
   test('a batch sent again under the same sequence (its answer lost) is written once', async () => {
-    const topic = uniqueTopic('producer-dup');
-    await createTopics(brokers, [topic], 1);
-    const p = producer();
+    const { topic, p } = await topicAndProducer('producer-dup', 1);
     await p.send(topic, [message('k', 'one'), message('k', 'two')]);
     // As if the acknowledgement had not arrived: the same records go again under the same sequence.
     sequencesOf(p).set(`${topic}/0`, 0);
@@ -119,9 +120,7 @@ describe('IdempotentProducer on the real broker', () => {
   });
 
   test('a sequence the broker finds out of order: a new producer id, and the batch is written once', async () => {
-    const topic = uniqueTopic('producer-ooo');
-    await createTopics(brokers, [topic], 1);
-    const p = producer();
+    const { topic, p } = await topicAndProducer('producer-ooo', 1);
     await p.send(topic, [message('k', 'one')]);
     const firstId = producerIdOf(p);
     // A gap, as when the broker lost this producer's state: it refuses the batch as out of order.
@@ -133,9 +132,7 @@ describe('IdempotentProducer on the real broker', () => {
   });
 
   test('the same messages sent again by their caller are not written again', async () => {
-    const topic = uniqueTopic('producer-again');
-    await createTopics(brokers, [topic], 3);
-    const p = producer();
+    const { topic, p } = await topicAndProducer('producer-again', 3);
     const batch = ['a', 'b', 'c', 'd'].map((k) => message(k, `v-${k}`));
     await p.send(topic, batch);
     // A caller retrying a send it thinks failed (e.g. after one of its partitions failed).

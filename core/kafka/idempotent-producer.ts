@@ -85,8 +85,6 @@ interface Part {
 }
 
 interface Prepared extends PreparedSend {
-  /** Partition count the parts were made for. */
-  readonly partitions: Promise<number>;
   readonly parts: Promise<Part[]>;
 }
 
@@ -116,24 +114,17 @@ export class IdempotentProducer implements BusProducer {
 
   /** Connects and takes a producer id; rejects if the broker does not answer (callers retry). */
   async connect(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.ready();
-      } catch (err) {
-        // A fresh broker answers InitProducerId with "coordinator loading" for a moment.
-        if ((err as { retriable?: boolean }).retriable === false || attempt >= this.retry.retries || this.halt.signal.aborted) throw err;
-        await sleep(this.backoff(attempt), undefined, { signal: this.halt.signal }).catch(() => {});
-      }
-    }
+    // A fresh broker answers InitProducerId with "coordinator loading" for a moment.
+    await this.retrying('connect', () => this.ready());
   }
 
   /** Partitions and encodes `messages`, and starts their compression: for a `send` of the same array soon after. */
   prepare(topic: string, messages: BusMessage[]): PreparedSend {
-    const partitions = this.partitionCount(topic);
-    const parts = partitions.then((count) => this.parts(topic, messages, count));
+    const parts = this.partitionCount(topic).then((count) => this.parts(topic, messages, count));
     // Observed here, so a prepare whose send never comes (a stop) leaves no unhandled rejection.
     parts.catch(() => {});
-    return { topic, messages, partitions, parts } as Prepared;
+    const prepared: Prepared = { topic, messages, parts };
+    return prepared;
   }
 
   send(topic: string, messages: BusMessage[], prepared?: PreparedSend): Promise<void> {
@@ -153,32 +144,39 @@ export class IdempotentProducer implements BusProducer {
     if (prepared && prepared.topic === topic && prepared.messages === messages && !messages.some((m) => this.delivered.has(m))) {
       parts = await prepared.parts.catch(() => undefined);
     }
-    for (let attempt = 0; ; attempt++) {
+    await this.retrying(topic, async () => {
+      await this.ready();
+      await this.addTopic(topic);
+      const metadata = this.cluster.findTopicPartitionMetadata(topic);
+      const count = metadata.length;
+      if (!parts || parts.some((p) => p.partition >= count)) {
+        parts = this.parts(
+          topic,
+          messages.filter((m) => !this.delivered.has(m)),
+          count,
+        );
+      }
+      const { left, failure } = await this.sendParts(topic, parts, metadata);
+      // Only what is left goes again: a partition acknowledged here is never sent twice.
+      parts = left;
+      if (failure) throw failure;
+    });
+  }
+
+  /** Runs `attempt` until it resolves; retriable failures are retried with backoff, `retry.retries` times. */
+  private async retrying(what: string, attempt: () => Promise<void>): Promise<void> {
+    for (let n = 0; ; n++) {
       if (this.halt.signal.aborted) throw new Error('kafka producer is closed: messages not sent');
       try {
-        await this.ready();
-        await this.addTopic(topic);
-        const metadata = this.cluster.findTopicPartitionMetadata(topic);
-        const count = metadata.length;
-        if (!parts || parts.some((p) => p.partition >= count)) {
-          parts = this.parts(
-            topic,
-            messages.filter((m) => !this.delivered.has(m)),
-            count,
-          );
-        }
-        const { left, failure } = await this.sendParts(topic, parts, metadata);
-        parts = left;
-        if (failure) throw failure;
-        if (left.length === 0) return;
+        return await attempt();
       } catch (err) {
         if (this.halt.signal.aborted) throw err;
         const e = err as Error & { retriable?: boolean };
-        if (e.retriable === false || attempt >= this.retry.retries) throw err;
+        if (e.retriable === false || n >= this.retry.retries) throw err;
         // Leadership moved, a broker restarted, or a connection broke: learn the cluster again.
         await this.cluster.refreshMetadata().catch(() => {});
-        const delay = this.backoff(attempt);
-        this.opts.log.debug({ topic, attempt: attempt + 1, retry_in_ms: delay, err: e.message }, 'kafka send failed: retrying');
+        const delay = this.backoff(n);
+        this.opts.log.debug({ topic: what, attempt: n + 1, retry_in_ms: delay, err: e.message }, 'kafka request failed: retrying');
         await sleep(delay, undefined, { signal: this.halt.signal }).catch(() => {});
       }
     }
