@@ -47,7 +47,8 @@ import { inputAttributeStamp, type AttributeStamp } from '../transforms/extra-at
 import { compileFilter, type LogFilter } from '../transforms/filter.js';
 import type { RecordGate } from '../transforms/record-gate.js';
 import type { Redactor } from '../transforms/redact.js';
-import { detectSeverity } from '../transforms/severity.js';
+import { detectSeverity, type Severity } from '../transforms/severity.js';
+import { LineScanner, MAX_SCAN_BYTES, STRING_PATH } from './line-scan.js';
 
 /** Records of one file, ending at a line boundary: what the sink acknowledges as a unit. */
 export interface FileTailBatch {
@@ -164,6 +165,8 @@ export class FileTailSource {
   private readonly maxLineBytes: number;
   /** Plain lines become records straight from their bytes (see endWholeLine). */
   private readonly plainFastPath: boolean;
+  /** Decides most plain lines from their bytes (line-scan.ts); undefined where it cannot. */
+  private readonly lineScanner: LineScanner | undefined;
   private readonly inputFilter: LogFilter | undefined;
   private readonly inputAttributes: AttributeStamp | undefined;
   private readonly baseResource: Attributes;
@@ -178,6 +181,9 @@ export class FileTailSource {
     this.baseResource = { 'service.name': opts.input.service, 'host.name': opts.nodeName };
     // Filters need a record to look at; joined lines are not one line's bytes.
     this.plainFastPath = opts.parser.name === 'plain' && opts.input.multiline === undefined && this.inputFilter === undefined && !(opts.gate?.filtering ?? false);
+    // Configured redaction patterns need each line's string: no byte scan then.
+    const redactor = opts.redactor;
+    this.lineScanner = this.plainFastPath && (redactor === undefined || redactor.cleanWithout !== undefined) ? LineScanner.create({ secretWords: redactor?.cleanWithout }) : undefined;
     declareErrors(opts.telemetry, [
       { error_type: 'reader_failed', stage: 'receiving' },
       { error_type: 'acknowledgement_failed', stage: 'checkpointing' },
@@ -456,6 +462,24 @@ export class FileTailSource {
     const valid = isUtf8(chunk);
     // The lines of one read are observed together; one clock reading for them all.
     this.observedAt = nowNano();
+    if (valid && this.lineScanner !== undefined && chunk.length <= MAX_SCAN_BYTES) {
+      const lines = this.lineScanner.scan(chunk);
+      const severities = this.lineScanner.severities;
+      for (let i = 0; i < lines.count; i++) {
+        const nl = lines.ends[i]!;
+        if (t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (t.lineStart !== 0 || chunk[pos] !== 0xef)) {
+          const verdict = lines.verdicts[i]!;
+          if (verdict === STRING_PATH) this.endWholeLine(t, chunk, pos, nl, chunkStart + nl + 1);
+          else this.addPlainLine(t, chunk, pos, nl, chunkStart + nl + 1, severities[verdict]!);
+        } else {
+          this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
+        }
+        pos = nl + 1;
+        if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
+      }
+      this.hold(t, chunk.subarray(pos));
+      pos = chunk.length;
+    }
     while (pos < chunk.length) {
       const nl = chunk.indexOf(LF, pos);
       if (nl < 0) {
@@ -495,22 +519,27 @@ export class FileTailSource {
     const length = total > 0 && chunk[end - 1] === CR ? total - 1 : total;
     const body = chunk.toString('utf8', start, start + length);
     if (this.plainFastPath && (this.opts.redactor?.isClean(body) ?? true)) {
-      // The record a plain parser makes of a clean line, written from the line's bytes (no record object).
-      const severity = detectSeverity(body);
-      t.fileAttributes ??= encodeAttributeFields(this.fileAttributes(t));
-      this.pendingFor(t).addPlain(chunk, start, start + length, {
-        severityNumber: severity.number,
-        severityText: severity.text,
-        attributes: t.fileAttributes,
-        seq: t.nextSeq++,
-        observedTimeUnixNano: this.observedAt,
-      });
-      t.lineStart = endOffset;
-      t.pendingEnd = endOffset;
-      t.pendingBytes += total;
+      this.addPlainLine(t, chunk, start, end, endOffset, detectSeverity(body));
       return;
     }
     this.pushLine(t, body, total, endOffset, false, false);
+  }
+
+  /** The record a plain parser makes of a clean line at `chunk[start, end)`, written from the line's bytes (no record object). */
+  private addPlainLine(t: TailedFile, chunk: Buffer, start: number, end: number, endOffset: number, severity: Severity): void {
+    const total = end - start;
+    const length = total > 0 && chunk[end - 1] === CR ? total - 1 : total;
+    t.fileAttributes ??= encodeAttributeFields(this.fileAttributes(t));
+    this.pendingFor(t).addPlain(chunk, start, start + length, {
+      severityNumber: severity.number,
+      severityText: severity.text,
+      attributes: t.fileAttributes,
+      seq: t.nextSeq++,
+      observedTimeUnixNano: this.observedAt,
+    });
+    t.lineStart = endOffset;
+    t.pendingEnd = endOffset;
+    t.pendingBytes += total;
   }
 
   private pendingFor(t: TailedFile): EncodedLogsBuilder {

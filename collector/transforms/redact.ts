@@ -138,6 +138,12 @@ export interface Redactor {
    * clean line's record straight from its bytes, without a record object to redact.
    */
   isClean(s: string): boolean;
+  /**
+   * Lower-case words such that `isClean(s)` holds for every `s` containing none of them in any
+   * case: lets a source decide from a line's bytes (line-scan.ts). Undefined when configured
+   * patterns need the string itself.
+   */
+  readonly cleanWithout?: readonly string[];
 }
 
 /** Strings shorter than the shortest secret any pattern matches are not scanned. */
@@ -237,6 +243,7 @@ export function createRedactor(config: RedactConfig, events?: RedactEvents): Red
 
   return {
     redactString,
+    cleanWithout: own.length === 0 ? words : undefined,
     isClean: (s) => s.length < MIN_LENGTH || ((words.length === 0 || !mayHoldSecret(s)) && own.every((p) => !p.test.test(s))),
     redactRecords(records) {
       for (const r of records) {

@@ -79,15 +79,20 @@ function numeric(n: number): Severity | undefined {
 // --- heuristic for unstructured lines ------------------------------------------------------------
 
 /** Only the head of a line: levels sit near the start, and prose further on says "error" freely. */
-const SCAN_CHARS = 200;
-// Upper-case level words anywhere in the head (`2026-… ERROR …`, `[WARN]`).
-const UPPER_WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL)\b/;
+export const SCAN_CHARS = 200;
+/** Upper-case level words found anywhere in the head (`2026-… ERROR …`, `[WARN]`), as whole words. */
+export const UPPER_LEVEL_WORDS = ['TRACE', 'DEBUG', 'INFO', 'NOTICE', 'WARN', 'WARNING', 'ERROR', 'ERR', 'FATAL', 'CRITICAL'] as const;
+/** The severity each upper-case level word stands for. */
+export const BY_UPPER_WORD: ReadonlyMap<string, Severity> = new Map(UPPER_LEVEL_WORDS.map((w) => [w, BY_WORD.get(w.toLowerCase())!]));
+const UPPER_WORD = new RegExp(`\\b(${UPPER_LEVEL_WORDS.join('|')})\\b`);
 // Any case, but only where a level is spelled out: `level=info`, `"level":"warn"`, `[error]`,
 // `<debug>`; or pino's numeric level (`"level":30`). One expression, so the head is scanned once
 // for both (group 1: a word, group 2: a number).
 const MARKED_OR_PINO = /(?:\blevel["']?\s*[:=]\s*["']?|\[|<)(trace|debug|info|notice|warn|warning|error|err|fatal|crit|critical|alert|emerg)\b|"level":\s*(10|20|30|40|50|60)\b/i;
 
-const LEVEL_ANY_CASE = /level/i;
+/** Where a head holds this (any case), '[' or '<', the marked expression runs. */
+export const LEVEL_ANCHOR = 'level';
+const LEVEL_ANY_CASE = new RegExp(LEVEL_ANCHOR, 'i');
 
 /** The first level keyword in the line's head, as OpenTelemetry severity; unspecified when none. */
 export function detectSeverity(line: string): Severity {

@@ -1,0 +1,203 @@
+/**
+ * The plain fast path's line classifier: for each line of a chunk, whether its record can be
+ * written straight from its bytes (no secret word, no marked level in its head, ASCII head) and
+ * with which severity, or whether the string path (isClean, detectSeverity) must decide.
+ *
+ * Why by hand, and in WebAssembly: the redaction pre-check (one regular expression over every
+ * line, 1.7–3.4 ns a character), severity detection and the body strings they need were ~350 ms
+ * of the collector's ~1.1 s main thread in `npm run bench:collector`. The SIMD scan in
+ * line-scan.wat reports, 16 bytes at a time, the few positions that can matter (newlines, '@',
+ * '[', '<', non-ASCII bytes, and the starts of three-byte prefixes of the words), and the checks
+ * below look only there. Every verdict equals what the string functions decide for the line
+ * (line-scan.test.ts compares them); where it cannot be sure it says "string path".
+ */
+import { BY_UPPER_WORD, LEVEL_ANCHOR, SCAN_CHARS, UPPER_LEVEL_WORDS, UNSPECIFIED, type Severity } from '../transforms/severity.js';
+import { LINE_SCAN_WASM } from './line-scan-wasm.js';
+
+/** Longest chunk one scan takes (the input area of line-scan.wat). */
+export const MAX_SCAN_BYTES = 65_536;
+const INPUT_AT = 128;
+const OUTPUT_AT = 65_792;
+
+const LF = 0x0a;
+const AT = 0x40;
+const LEFT_BRACKET = 0x5b;
+const LESS_THAN = 0x3c;
+
+/** The module, compiled once per process; null where this runtime cannot run it (no SIMD). */
+let compiled: WebAssembly.Module | null | undefined;
+function compile(): WebAssembly.Module | null {
+  const wasm = Buffer.from(LINE_SCAN_WASM, 'base64');
+  return WebAssembly.validate(wasm) ? new WebAssembly.Module(wasm) : null;
+}
+
+/** A line whose record the string path must write. */
+export const STRING_PATH = -1;
+
+export interface ScannedLines {
+  /** Lines ending in the chunk: line i ends at `ends[i]`, the position of its '\n'. */
+  readonly count: number;
+  readonly ends: Int32Array;
+  /** Line i's severity as an index into `severities`, or STRING_PATH. */
+  readonly verdicts: Int8Array;
+}
+
+const isWordByte = (b: number): boolean => (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f;
+const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** Nibble tables of line-scan.wat's eight buckets: which buckets each of three bytes may belong to. */
+class BucketTables {
+  readonly bytes = new Uint8Array(96);
+
+  /** Every position whose three bytes are `prefix` (letters in any case when `anyCase`) reports. */
+  add(bucket: number, prefix: string, anyCase: boolean): void {
+    for (let k = 0; k < 3; k++) {
+      const c = prefix.charCodeAt(k);
+      const variants = anyCase && c >= 0x61 && c <= 0x7a ? [c, c & ~0x20] : [c];
+      for (const v of variants) {
+        this.bytes[32 * k + (v & 15)]! |= 1 << bucket;
+        this.bytes[32 * k + 16 + (v >> 4)]! |= 1 << bucket;
+      }
+    }
+  }
+}
+
+export interface LineScannerOptions {
+  /** Redactor.cleanWithout: a line holding none of these is clean. Undefined: no redaction. */
+  secretWords: readonly string[] | undefined;
+}
+
+export class LineScanner {
+  /** What a verdict's index stands for: 0 is no severity. */
+  readonly severities: readonly Severity[];
+  private readonly input: Uint8Array;
+  private readonly output: Uint32Array;
+  private readonly run: (len: number) => number;
+  /**
+   * Words by their first two bytes (`b0 << 8 | b1`, lower case for the secret words), as bytes:
+   * a reported position is checked against only the words it could start. Two flat lookups,
+   * where maps and per-letter lists cost 30 ns a position.
+   */
+  private readonly secretsByPair: Array<readonly Uint8Array[] | undefined> = new Array(65_536);
+  private readonly upperByPair: Array<readonly Uint8Array[] | undefined> = new Array(65_536);
+  /** The verdict of each upper-case level word, by the word's bytes. */
+  private readonly upperVerdicts = new Map<Uint8Array, number>();
+  private readonly atIsSecret: boolean;
+  private readonly level = bytesOf(LEVEL_ANCHOR);
+
+  /** Undefined where WebAssembly SIMD is missing or a word is one the scan cannot find: callers keep the string path. */
+  static create(options: LineScannerOptions): LineScanner | undefined {
+    const words = options.secretWords ?? [];
+    const printable = /^[\x21-\x7e]+$/;
+    if (words.some((w) => !printable.test(w) || (w.length < 3 && w !== '@') || w !== w.toLowerCase())) return undefined;
+    compiled ??= compile();
+    return compiled === null ? undefined : new LineScanner(new WebAssembly.Instance(compiled), words);
+  }
+
+  private constructor(instance: WebAssembly.Instance, words: readonly string[]) {
+    const memory = instance.exports.memory as WebAssembly.Memory;
+    this.run = instance.exports.scan as (len: number) => number;
+    this.input = new Uint8Array(memory.buffer, INPUT_AT, MAX_SCAN_BYTES);
+    this.output = new Uint32Array(memory.buffer, OUTPUT_AT, MAX_SCAN_BYTES);
+
+    const tables = new BucketTables();
+    // Buckets 0-5: the secret words' prefixes, those sharing a first letter together (fewer false reports).
+    const byLetter = new Map<string, Set<string>>();
+    for (const w of words) if (w !== '@') byLetter.set(w[0]!, (byLetter.get(w[0]!) ?? new Set()).add(w.slice(0, 3)));
+    const load = [0, 0, 0, 0, 0, 0];
+    for (const prefixes of [...byLetter.values()].sort((a, b) => b.size - a.size)) {
+      const bucket = load.indexOf(Math.min(...load));
+      for (const p of prefixes) tables.add(bucket, p, true);
+      load[bucket]! += prefixes.size;
+    }
+    // Bucket 6: upper-case level words; bucket 7: the marked-level anchor, in any case.
+    for (const w of UPPER_LEVEL_WORDS) tables.add(6, w, false);
+    tables.add(7, LEVEL_ANCHOR, true);
+    new Uint8Array(memory.buffer, 0, 96).set(tables.bytes);
+
+    for (const w of words) {
+      if (w.length < 3) continue;
+      const key = (w.charCodeAt(0) << 8) | w.charCodeAt(1);
+      this.secretsByPair[key] = [...(this.secretsByPair[key] ?? []), bytesOf(w)];
+    }
+    this.atIsSecret = words.includes('@');
+    const severities: Severity[] = [UNSPECIFIED];
+    for (const w of UPPER_LEVEL_WORDS) {
+      const severity = BY_UPPER_WORD.get(w)!;
+      if (!severities.includes(severity)) severities.push(severity);
+      const word = bytesOf(w);
+      const key = (w.charCodeAt(0) << 8) | w.charCodeAt(1);
+      this.upperByPair[key] = [...(this.upperByPair[key] ?? []), word];
+      this.upperVerdicts.set(word, severities.indexOf(severity));
+    }
+    this.severities = severities;
+  }
+
+  /** The lines ending in `chunk` (at most MAX_SCAN_BYTES) and their verdicts. */
+  scan(chunk: Uint8Array): ScannedLines {
+    if (chunk.length > MAX_SCAN_BYTES) throw new RangeError(`line scan: ${chunk.length} bytes, at most ${MAX_SCAN_BYTES}`);
+    this.input.set(chunk);
+    const n = this.run(chunk.length);
+    const positions = this.output;
+    const ends = new Int32Array(n);
+    const verdicts = new Int8Array(n);
+    let count = 0;
+    let lineStart = 0;
+    let toString = false;
+    let upper = -1;
+    for (let i = 0; i < n; i++) {
+      const p = positions[i]!;
+      const c = chunk[p]!;
+      if (c === LF) {
+        ends[count] = p;
+        verdicts[count++] = toString ? STRING_PATH : upper < 0 ? 0 : upper;
+        lineStart = p + 1;
+        toString = false;
+        upper = -1;
+        continue;
+      }
+      if (toString) continue;
+      const head = p - lineStart < SCAN_CHARS;
+      if (c === AT) toString = this.atIsSecret;
+      // Non-ASCII in the head: its characters are no longer its bytes. A bracket: a marked level.
+      else if (c >= 0x80 || c === LEFT_BRACKET || c === LESS_THAN) toString = head;
+      else if (this.secretAt(chunk, p)) toString = true;
+      else if (head) {
+        if ((c | 0x20) === 0x6c && this.matchesAnyCase(chunk, p, this.level)) toString = true;
+        else if (upper < 0) upper = this.upperAt(chunk, p, p - lineStart);
+      }
+    }
+    return { count, ends, verdicts };
+  }
+
+  private secretAt(chunk: Uint8Array, p: number): boolean {
+    const words = this.secretsByPair[(lower(chunk[p]!) << 8) | lower(chunk[p + 1] ?? 0)];
+    if (words === undefined) return false;
+    for (let i = 0; i < words.length; i++) if (this.matchesAnyCase(chunk, p, words[i]!)) return true;
+    return false;
+  }
+
+  /** `word` (lower case) at `p`, in any case. */
+  private matchesAnyCase(chunk: Uint8Array, p: number, word: Uint8Array): boolean {
+    if (p + word.length > chunk.length) return false;
+    for (let j = 0; j < word.length; j++) if (lower(chunk[p + j]!) !== word[j]) return false;
+    return true;
+  }
+
+  /** The verdict of an upper-case level word at `p` (`offset` into its line) as a whole word in the head, or -1. */
+  private upperAt(chunk: Uint8Array, p: number, offset: number): number {
+    const words = this.upperByPair[(chunk[p]! << 8) | (chunk[p + 1] ?? 0)];
+    if (words === undefined || (offset > 0 && isWordByte(chunk[p - 1]!))) return -1;
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i]!;
+      const end = offset + word.length;
+      if (end > SCAN_CHARS || p + word.length > chunk.length) continue;
+      let j = 2;
+      while (j < word.length && chunk[p + j] === word[j]) j++;
+      // The head ends at SCAN_CHARS: a word ending there ends a word, whatever follows.
+      if (j === word.length && (end === SCAN_CHARS || p + j === chunk.length || !isWordByte(chunk[p + j]!))) return this.upperVerdicts.get(word)!;
+    }
+    return -1;
+  }
+}
