@@ -530,13 +530,7 @@ export class FileTailSource {
     const total = end - start;
     const length = total > 0 && chunk[end - 1] === CR ? total - 1 : total;
     t.fileAttributes ??= encodeAttributeFields(this.fileAttributes(t));
-    this.pendingFor(t).addPlain(chunk, start, start + length, {
-      severityNumber: severity.number,
-      severityText: severity.text,
-      attributes: t.fileAttributes,
-      seq: t.nextSeq++,
-      observedTimeUnixNano: this.observedAt,
-    });
+    this.pendingFor(t).addPlain(chunk, start, start + length, severity, t.fileAttributes, t.nextSeq++, this.observedAt);
     t.lineStart = endOffset;
     t.pendingEnd = endOffset;
     t.pendingBytes += total;

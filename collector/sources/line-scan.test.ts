@@ -4,7 +4,6 @@ import { createRedactor, type RedactConfig } from '../transforms/redact.js';
 import { detectSeverity } from '../transforms/severity.js';
 import { LineScanner, MAX_SCAN_BYTES, STRING_PATH } from './line-scan.js';
 import { LINE_SCAN_WASM } from './line-scan-wasm.js';
-// @ts-expect-error: a plain ES module script without types
 import { compileLineScan } from './line-scan.generate.mjs';
 
 const defaults = validateConfig({ data_dir: '/tmp/pharos-line-scan' }).collector.redact;

@@ -47,7 +47,7 @@ describe('pre-encoded log records', () => {
           // The body inside a larger buffer, as a line inside a read chunk.
           const chunk = Buffer.from(`head\n${text}\ntail`);
           const start = 5;
-          fast.addPlain(chunk, start, start + Buffer.byteLength(text), { severityNumber, severityText, attributes, seq, observedTimeUnixNano: observed });
+          fast.addPlain(chunk, start, start + Buffer.byteLength(text), { number: severityNumber, text: severityText }, attributes, seq, observed);
           general.add(plainRecord(text, severityNumber, severityText, seq, observed));
         }
         const a = fast.finish();

@@ -153,7 +153,8 @@ export class ProtoWriter {
   }
 }
 
-function writeVarintAt(buf: Buffer, pos: number, n: number): number {
+/** Writes the unsigned varint of 0 ≤ n < 2^53 at `pos`; returns the position after it. */
+export function writeVarintAt(buf: Buffer, pos: number, n: number): number {
   while (n >= 0x80) {
     buf[pos++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
