@@ -24,7 +24,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_MESSAGE_BYTES, encodeLogBatches, wireHeaders } from '../../core/codec/codec.js';
 import { encodeEncodedLogs, type EncodedLogs } from '../../core/codec/encoded-logs.js';
-import type { Bus, BusMessage, BusProducer, PreparedSend } from '../../core/bus/bus.js';
+import { PiecedMessage, valueLength, type Bus, type BusMessage, type BusProducer, type PreparedSend } from '../../core/bus/bus.js';
 import type { PharosConfig } from '../../core/config/schema.js';
 import { PharosError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/model/records.js';
@@ -357,7 +357,7 @@ export class KafkaSink {
       for (const bytes of encodeLogBatches(group.records, this.maxMessageBytes)) {
         messages.push({ key, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), headers });
       }
-      for (const value of encodeEncodedLogs(group.encoded, this.maxMessageBytes)) messages.push({ key, value, headers });
+      for (const m of encodeEncodedLogs(group.encoded, this.maxMessageBytes)) messages.push(new PiecedMessage(key, m.pieces, m.length, headers));
     }
     return messages;
   }
@@ -472,7 +472,7 @@ export class KafkaSink {
   private async deliver(messages: BusMessage[], failFast: true, progress?: SendProgress, prepared?: PreparedSend): Promise<number | undefined | 'failed'>;
   private async deliver(messages: BusMessage[], failFast: false, progress?: SendProgress, prepared?: PreparedSend): Promise<number | undefined>;
   private async deliver(messages: BusMessage[], failFast: boolean, progress: SendProgress = { sent: 0 }, prepared?: PreparedSend): Promise<number | undefined | 'failed'> {
-    const bytes = messages.reduce((n, m) => n + m.value.length, 0);
+    const bytes = messages.reduce((n, m) => n + valueLength(m), 0);
     if (messages.length === 0) return 0;
     const signal = this.halt.signal;
     for (let attempt = 0; ; attempt++) {
@@ -482,7 +482,7 @@ export class KafkaSink {
         const producer = await abortable(this.producer(), signal);
         while (progress.sent < messages.length) {
           let to = progress.sent + 1;
-          for (let bytes = messages[progress.sent]!.value.length; to < messages.length && bytes + messages[to]!.value.length <= this.sendLimitBytes; to++) bytes += messages[to]!.value.length;
+          for (let bytes = valueLength(messages[progress.sent]!); to < messages.length && bytes + valueLength(messages[to]!) <= this.sendLimitBytes; to++) bytes += valueLength(messages[to]!);
           await abortable(this.sendFitting(producer, messages, progress.sent, to, progress, prepared), signal);
         }
         sendDuration(this.t, (performance.now() - started) / 1000);
@@ -523,7 +523,7 @@ export class KafkaSink {
       if (to - from < 2 || !isTooLarge(err)) throw err;
       // Learned once: later batches go out in requests of at most half what was refused.
       let bytes = 0;
-      for (let i = from; i < to; i++) bytes += messages[i]!.value.length;
+      for (let i = from; i < to; i++) bytes += valueLength(messages[i]!);
       this.sendLimitBytes = Math.min(this.sendLimitBytes, Math.floor(bytes / 2));
       const mid = from + ((to - from) >> 1);
       await this.sendFitting(producer, messages, from, mid, progress);

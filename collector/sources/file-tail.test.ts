@@ -38,7 +38,7 @@ const running: Tail[] = [];
 
 /** The batch's records as the warehouse will read them. */
 function decodeBatch(batch: FileTailBatch): LogRecord[] {
-  return encodeEncodedLogs([batch.encoded], Number.MAX_SAFE_INTEGER).flatMap((m) => decodeLogs(m));
+  return encodeEncodedLogs([batch.encoded], Number.MAX_SAFE_INTEGER).flatMap((m) => decodeLogs(Buffer.concat(m.pieces)));
 }
 
 afterEach(async () => {

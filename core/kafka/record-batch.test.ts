@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { PiecedMessage, valueLength } from '../bus/bus.js';
 import { crc32c } from './crc32c.js';
 import { BATCH_HEADER_BYTES, buildBatch, encodeRecords, sealBatch, type BatchCodec, type RecordInput } from './record-batch.js';
 
@@ -78,4 +79,22 @@ describe('crc32c', () => {
     expect(crc32c(big)).toBe(jsCrc32c(big) >>> 0);
     expect(crc32c(big.subarray(1000), crc32c(big.subarray(0, 1000)))).toBe(crc32c(big));
   });
+
+  for (const codec of ['none', 'gzip'] as BatchCodec[]) {
+    test(`${codec}: a value given as pieces is written as the same bytes as the joined value, and spare buffers do not leak between batches`, async () => {
+      const value = randomBytes(300_000);
+      const pieces = [value.subarray(0, 7), value.subarray(7, 7), value.subarray(7, 250_000), value.subarray(250_000)];
+      const pieced = new PiecedMessage(Buffer.from('k'), pieces, value.length, { h: 'v' });
+      const joined = { key: Buffer.from('k'), value, headers: { h: 'v' } };
+      // Several batches at once, and one after them: each takes its own scratch buffer.
+      const [a, b] = await Promise.all([buildBatch([pieced, messages[0]!], codec, 1, 5), buildBatch([joined, messages[0]!], codec, 1, 5)]);
+      const c = await buildBatch([messages[2]!, pieced], codec, 1, 5);
+      expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+      const decoded = await decodeBatch(new Decoder(sealBatch(c, 1n, 0, 0)));
+      expect(Buffer.compare(decoded.records[1]!.value, value)).toBe(0);
+      expect(Buffer.compare(decoded.records[0]!.value, messages[2]!.value)).toBe(0);
+      expect(valueLength(pieced)).toBe(value.length);
+      expect(Buffer.compare(pieced.value, value)).toBe(0);
+    });
+  }
 });

@@ -3,7 +3,7 @@
  * (idempotent-producer.ts). kafkajs builds the same bytes through an encoder that copies every
  * value twice and grows by reallocation; a collector batch is ~1.5 MB of OTLP, and those copies
  * and the encoding were 150 ms of the collector's main thread per 500,000 lines
- * (`npm run bench:collector`). Here each value is copied once, into a buffer of the exact size,
+ * (`npm run bench:collector`). Here each value is copied once (from its pieces, when it has them),
  * and the producer-id, epoch and sequence fields (the only ones that depend on when the batch
  * is sent) are filled in by `sealBatch` right before sending, so compression can run earlier.
  *
@@ -17,6 +17,8 @@ export interface RecordInput {
   key: Buffer | null;
   value: Buffer;
   headers?: Record<string, string>;
+  /** The value as pieces (BusMessage.valuePieces): copied into the batch without joining them first. */
+  readonly valuePieces?: readonly Buffer[];
 }
 
 export type BatchCodec = 'none' | 'gzip';
@@ -63,30 +65,53 @@ function headerBytes(headers: Record<string, string> | undefined, cache: Map<Rec
   return pairs;
 }
 
-/**
- * The records part of a batch, uncompressed: every record stamped with the batch's first
- * timestamp (delta 0) and its position as offset delta.
- */
-export function encodeRecords(messages: readonly RecordInput[]): Buffer {
-  const cache = new Map<Record<string, string>, Array<[Buffer, Buffer]>>();
+/** Bytes of a message's value, without joining its pieces. */
+function valueBytes(m: RecordInput): number {
+  const pieces = m.valuePieces;
+  if (pieces === undefined) return m.value.length;
+  let n = 0;
+  for (const piece of pieces) n += piece.length;
+  return n;
+}
+
+/** Where each record's fields go: its body size (the record's length prefix) and value size. */
+interface RecordsLayout {
+  readonly total: number;
+  readonly bodies: number[];
+  readonly values: number[];
+  readonly headers: Map<Record<string, string>, Array<[Buffer, Buffer]>>;
+}
+
+function layout(messages: readonly RecordInput[]): RecordsLayout {
+  const headersCache = new Map<Record<string, string>, Array<[Buffer, Buffer]>>();
   const bodies = new Array<number>(messages.length);
+  const values = new Array<number>(messages.length);
   let total = 0;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
+    const value = valueBytes(m);
     let body = 1 + 1 + varintSize(i); // attributes, timestamp delta 0, offset delta
     body += m.key === null ? 1 : varintSize(m.key.length) + m.key.length;
-    body += varintSize(m.value.length) + m.value.length;
-    const headers = headerBytes(m.headers, cache);
+    body += varintSize(value) + value;
+    const headers = headerBytes(m.headers, headersCache);
     body += varintSize(headers.length);
     for (const [k, v] of headers) body += varintSize(k.length) + k.length + varintSize(v.length) + v.length;
     bodies[i] = body;
+    values[i] = value;
     total += varintSize(body) + body;
   }
-  const out = Buffer.allocUnsafe(total);
-  let p = 0;
+  return { total, bodies, values, headers: headersCache };
+}
+
+/**
+ * Writes the records part of a batch, uncompressed, at `out[at]`: every record stamped with the
+ * batch's first timestamp (delta 0) and its position as offset delta.
+ */
+function writeRecords(messages: readonly RecordInput[], l: RecordsLayout, out: Buffer, at: number): void {
+  let p = at;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    p = writeVarint(out, p, bodies[i]!);
+    p = writeVarint(out, p, l.bodies[i]!);
     out[p++] = 0; // record attributes: unused
     out[p++] = 0; // timestamp delta
     p = writeVarint(out, p, i);
@@ -95,9 +120,10 @@ export function encodeRecords(messages: readonly RecordInput[]): Buffer {
       p = writeVarint(out, p, m.key.length);
       p += m.key.copy(out, p);
     }
-    p = writeVarint(out, p, m.value.length);
-    p += m.value.copy(out, p);
-    const headers = headerBytes(m.headers, cache);
+    p = writeVarint(out, p, l.values[i]!);
+    if (m.valuePieces === undefined) p += m.value.copy(out, p);
+    else for (const piece of m.valuePieces) p += piece.copy(out, p);
+    const headers = headerBytes(m.headers, l.headers);
     p = writeVarint(out, p, headers.length);
     for (const [k, v] of headers) {
       p = writeVarint(out, p, k.length);
@@ -106,7 +132,33 @@ export function encodeRecords(messages: readonly RecordInput[]): Buffer {
       p += v.copy(out, p);
     }
   }
+}
+
+/** The records part of a batch, uncompressed. */
+export function encodeRecords(messages: readonly RecordInput[]): Buffer {
+  const l = layout(messages);
+  const out = Buffer.allocUnsafe(l.total);
+  writeRecords(messages, l, out, 0);
   return out;
+}
+
+/**
+ * Buffers the records of a batch are written to before compression, kept for the next batch:
+ * a fresh megabyte-sized buffer per batch is fresh memory the kernel must fault in and zero
+ * (the copies into it cost 3× a copy into a reused one in `npm run bench:collector`).
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 2;
+const SPARE_MAX_BYTES = 8 * 1024 * 1024;
+
+function takeBuffer(bytes: number): Buffer {
+  const i = spareBuffers.findIndex((b) => b.length >= bytes);
+  if (i >= 0) return spareBuffers.splice(i, 1)[0]!;
+  return Buffer.allocUnsafe(bytes <= SPARE_MAX_BYTES ? Math.max(bytes, 2 * 1024 * 1024) : bytes);
+}
+
+function giveBack(b: Buffer): void {
+  if (b.length <= SPARE_MAX_BYTES && spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(b);
 }
 
 /** A batch whose records are encoded (and compressed): everything but who sends it and at which sequence. */
@@ -121,9 +173,23 @@ export interface UnsealedBatch {
  * batch prepared while the previous one is on the wire costs the event loop little.
  */
 export async function buildBatch(messages: readonly RecordInput[], codec: BatchCodec, gzipLevel: number, timestampMs: number): Promise<UnsealedBatch> {
-  const records = encodeRecords(messages);
-  const body = codec === 'gzip' ? await gzip(records, { level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK }) : records;
-  const bytes = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+  const l = layout(messages);
+  let bytes: Buffer;
+  if (codec === 'gzip') {
+    const scratch = takeBuffer(l.total);
+    writeRecords(messages, l, scratch, 0);
+    let body: Buffer;
+    try {
+      body = await gzip(scratch.subarray(0, l.total), { level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK });
+    } finally {
+      giveBack(scratch);
+    }
+    bytes = Buffer.allocUnsafe(BATCH_HEADER_BYTES + body.length);
+    body.copy(bytes, BATCH_HEADER_BYTES);
+  } else {
+    bytes = Buffer.allocUnsafe(BATCH_HEADER_BYTES + l.total);
+    writeRecords(messages, l, bytes, BATCH_HEADER_BYTES);
+  }
   bytes.writeBigInt64BE(0n, 0); // base offset: the broker assigns it
   bytes.writeInt32BE(bytes.length - 12, 8); // batch length: everything after this field
   bytes.writeInt32BE(-1, 12); // partition leader epoch: set by the broker
@@ -137,7 +203,6 @@ export async function buildBatch(messages: readonly RecordInput[], codec: BatchC
   bytes.writeInt16BE(-1, 51); // producer epoch
   bytes.writeInt32BE(-1, 53); // base sequence
   bytes.writeInt32BE(messages.length, 57);
-  body.copy(bytes, BATCH_HEADER_BYTES);
   return { bytes, count: messages.length };
 }
 
