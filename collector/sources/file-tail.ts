@@ -48,7 +48,7 @@ import { compileFilter, type LogFilter } from '../transforms/filter.js';
 import type { RecordGate } from '../transforms/record-gate.js';
 import type { Redactor } from '../transforms/redact.js';
 import { detectSeverity, type Severity } from '../transforms/severity.js';
-import { LineScanner, MAX_SCAN_BYTES, STRING_PATH } from './line-scan.js';
+import { LineScanner, MAX_SCAN_BYTES, STRING_PATH, type ScannedLines } from './line-scan.js';
 
 /** Records of one file, ending at a line boundary: what the sink acknowledges as a unit. */
 export interface FileTailBatch {
@@ -462,21 +462,30 @@ export class FileTailSource {
     const valid = isUtf8(chunk);
     // The lines of one read are observed together; one clock reading for them all.
     this.observedAt = nowNano();
-    if (valid && this.lineScanner !== undefined && chunk.length <= MAX_SCAN_BYTES) {
-      const lines = this.lineScanner.scan(chunk);
-      const severities = this.lineScanner.severities;
+    const scanner = this.lineScanner;
+    if (valid && scanner !== undefined && chunk.length <= MAX_SCAN_BYTES) {
+      const lines = scanner.scan(chunk);
+      // Consecutive lines the scan decided are written together (writeRun); others one by one.
+      let runFrom = -1;
+      let runStart = 0;
       for (let i = 0; i < lines.count; i++) {
         const nl = lines.ends[i]!;
-        if (t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (t.lineStart !== 0 || chunk[pos] !== 0xef)) {
-          const verdict = lines.verdicts[i]!;
-          if (verdict === STRING_PATH) this.endWholeLine(t, chunk, pos, nl, chunkStart + nl + 1);
-          else this.addPlainLine(t, chunk, pos, nl, chunkStart + nl + 1, severities[verdict]!);
+        const whole = t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (chunkStart + pos !== 0 || chunk[pos] !== 0xef);
+        if (whole && lines.verdicts[i] !== STRING_PATH) {
+          if (runFrom < 0) {
+            runFrom = i;
+            runStart = pos;
+          }
         } else {
-          this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
+          if (runFrom >= 0) await this.writeRun(t, scanner, lines, chunk, runFrom, i, runStart, chunkStart, signal);
+          runFrom = -1;
+          if (whole) this.endWholeLine(t, chunk, pos, nl, chunkStart + nl + 1);
+          else this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
+          if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
         }
         pos = nl + 1;
-        if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
       }
+      if (runFrom >= 0) await this.writeRun(t, scanner, lines, chunk, runFrom, lines.count, runStart, chunkStart, signal);
       this.hold(t, chunk.subarray(pos));
       pos = chunk.length;
     }
@@ -523,6 +532,37 @@ export class FileTailSource {
       return;
     }
     this.pushLine(t, body, total, endOffset, false, false);
+  }
+
+  /**
+   * Records of the scanned lines [from, to) of `chunk`, all decided by the scan, line `from`
+   * starting at `start`: written by the scanner's WebAssembly writer in as few calls as the
+   * batch size allows, with the same bookkeeping as addPlainLine line by line.
+   */
+  private async writeRun(t: TailedFile, scanner: LineScanner, lines: ScannedLines, chunk: Buffer, from: number, to: number, start: number, chunkStart: number, signal: AbortSignal): Promise<void> {
+    t.fileAttributes ??= encodeAttributeFields(this.fileAttributes(t));
+    const ends = lines.ends;
+    while (from < to) {
+      const builder = this.pendingFor(t);
+      const upTo = Math.min(to, from + Math.max(1, this.opts.maxBatchRecords - builder.count));
+      let written = scanner.writeRecords(builder, from, upTo, start, t.nextSeq, t.fileAttributes, this.observedAt);
+      if (written === 0) {
+        // Attributes too long for the writer: line by line.
+        const verdicts = lines.verdicts;
+        for (let i = from, s = start; i < upTo; s = ends[i]! + 1, i++) this.addPlainLine(t, chunk, s, ends[i]!, chunkStart + ends[i]! + 1, scanner.severities[verdicts[i]!]!);
+        written = upTo - from;
+      } else {
+        const last = ends[from + written - 1]!;
+        t.nextSeq += written;
+        // Each line's bytes without its '\n'.
+        t.pendingBytes += last - start - (written - 1);
+        t.lineStart = chunkStart + last + 1;
+        t.pendingEnd = t.lineStart;
+      }
+      from += written;
+      start = ends[from - 1]! + 1;
+      if (builder.count >= this.opts.maxBatchRecords) await this.emit(t, signal);
+    }
   }
 
   /** The record a plain parser makes of a clean line at `chunk[start, end)`, written from the line's bytes (no record object). */

@@ -12,7 +12,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function compileLineScan() {
   const wabt = await (await import('wabt')).default();
   const source = await readFile(join(here, 'line-scan.wat'), 'utf8');
-  const module = wabt.parseWat('line-scan.wat', source, { simd: true });
+  const module = wabt.parseWat('line-scan.wat', source, { simd: true, bulk_memory: true });
   try {
     module.validate();
     return Buffer.from(module.toBinary({}).buffer);

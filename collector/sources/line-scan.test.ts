@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../core/config/load.js';
 import { createRedactor, type RedactConfig } from '../transforms/redact.js';
 import { detectSeverity } from '../transforms/severity.js';
-import { LineScanner, MAX_SCAN_BYTES, STRING_PATH } from './line-scan.js';
+import { EncodedLogsBuilder, encodeAttributeFields } from '../../core/codec/encoded-logs.js';
+import { LineScanner, MAX_SCAN_BYTES, MAX_WRITTEN_ATTRIBUTES, STRING_PATH } from './line-scan.js';
 import { LINE_SCAN_WASM } from './line-scan-wasm.js';
 import { compileLineScan } from './line-scan.generate.mjs';
 
@@ -121,5 +122,56 @@ describe('line scan', () => {
   it('is not offered where configured patterns need the line itself', () => {
     const redactor = createRedactor({ ...defaults, patterns: [{ name: 'ids', regex: 'id-\\d+', replacement: '[ID]', ignore_case: false }] })!;
     expect(redactor.cleanWithout).toBeUndefined();
+  });
+
+  it('writes the records EncodedLogsBuilder.addPlain writes, over sequence-number sizes, CRs, empty lines and full record areas', () => {
+    const { s } = scanner();
+    const attributes = encodeAttributeFields({ 'log.file.path': '/var/log/app.log', 'log.file.name': 'app.log', 'pharos.source': 'file:app' });
+    const next = random(7);
+    for (const [seq, observed, lineCount, width] of [
+      [0, 1_700_000_000_123_456_789n, 300, 60],
+      [120, 0n, 300, 60],
+      [16_300, (1n << 64n) - 1n, 300, 60],
+      [2 ** 35 - 100, 5n, 300, 60],
+      // 60 KB of short lines: more records than one call's record area holds.
+      [1, 9n, 10_000, 1],
+    ] as Array<[number, bigint, number, number]>) {
+      const texts = Array.from({ length: lineCount }, (_, i) =>
+        i % 17 === 0 ? '' : ['INFO', 'WARN', 'ERROR', 'x'][i % 4]! + ' ' + 'y'.repeat(Math.floor(next() * width)) + (i % 5 === 0 ? '\r' : ''),
+      );
+      const chunk = Buffer.from(texts.map((t) => `${t}\n`).join(''));
+      const lines = s.scan(chunk);
+      expect(lines.count).toBe(lineCount);
+      const viaWasm = new EncodedLogsBuilder({});
+      let written = 0;
+      let start = 0;
+      let calls = 0;
+      while (written < lineCount) {
+        const n = s.writeRecords(viaWasm, written, lineCount, start, seq + written, attributes, observed);
+        expect(n).toBeGreaterThan(0);
+        calls++;
+        written += n;
+        start = lines.ends[written - 1]! + 1;
+      }
+      expect(calls).toBe(lineCount === 10_000 ? 2 : 1);
+      const viaJs = new EncodedLogsBuilder({});
+      start = 0;
+      for (let i = 0; i < lineCount; i++) {
+        const end = lines.ends[i]!;
+        const bodyEnd = end > start && chunk[end - 1] === 0x0d ? end - 1 : end;
+        viaJs.addPlain(chunk, start, bodyEnd, s.severities[lines.verdicts[i]!]!, attributes, seq + i, observed);
+        start = end + 1;
+      }
+      const a = viaWasm.finish();
+      const b = viaJs.finish();
+      expect(a.ends).toEqual(b.ends);
+      expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+    }
+  });
+
+  it('leaves files whose attributes exceed its area to the caller', () => {
+    const { s } = scanner();
+    s.scan(Buffer.from('INFO a\n'));
+    expect(s.writeRecords(new EncodedLogsBuilder({}), 0, 1, 0, 0, Buffer.alloc(MAX_WRITTEN_ATTRIBUTES + 1), 1n)).toBe(0);
   });
 });

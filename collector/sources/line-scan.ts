@@ -12,12 +12,24 @@
  * (line-scan.test.ts compares them); where it cannot be sure it says "string path".
  */
 import { BY_UPPER_WORD, LEVEL_ANCHOR, SCAN_CHARS, UPPER_LEVEL_WORDS, UNSPECIFIED, type Severity } from '../transforms/severity.js';
+import { severityFields } from '../../core/codec/encoded-logs.js';
 import { LINE_SCAN_WASM } from './line-scan-wasm.js';
 
 /** Longest chunk one scan takes (the input area of line-scan.wat). */
 export const MAX_SCAN_BYTES = 65_536;
-const INPUT_AT = 128;
-const OUTPUT_AT = 65_792;
+// line-scan.wat's memory layout.
+const PREFIXES_AT = 128;
+const OBSERVED_AT = 256;
+const INPUT_AT = 512;
+const POSITIONS_AT = 66_560;
+const LINE_ENDS_AT = 328_704;
+const VERDICTS_AT = 590_848;
+const ATTRIBUTES_AT = 656_384;
+/** Longest attribute fields the record writer copies; a file with more takes the JavaScript writer. */
+export const MAX_WRITTEN_ATTRIBUTES = 4096;
+const RECORD_ENDS_AT = 660_480;
+const RECORDS_AT = 922_624;
+const RECORDS_BYTES = 1_048_576;
 
 const LF = 0x0a;
 const AT = 0x40;
@@ -37,9 +49,16 @@ export const STRING_PATH = -1;
 export interface ScannedLines {
   /** Lines ending in the chunk: line i ends at `ends[i]`, the position of its '\n'. */
   readonly count: number;
+  /** Views of the scanner's memory: valid until its next scan. */
   readonly ends: Int32Array;
   /** Line i's severity as an index into `severities`, or STRING_PATH. */
   readonly verdicts: Int8Array;
+}
+
+/** Where `writeRecords` puts what it wrote. */
+export interface WrittenRecordsSink {
+  /** `bytes` holds `count` records, record i ending at `ends[i]`; both are views valid until the next call. */
+  addWritten(bytes: Uint8Array, ends: Uint32Array, count: number): void;
 }
 
 const isWordByte = (b: number): boolean => (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f;
@@ -72,8 +91,15 @@ export class LineScanner {
   /** What a verdict's index stands for: 0 is no severity. */
   readonly severities: readonly Severity[];
   private readonly input: Uint8Array;
-  private readonly output: Uint32Array;
+  private readonly positions: Uint32Array;
+  private readonly lineEnds: Int32Array;
+  private readonly verdicts: Int8Array;
+  private readonly memory: WebAssembly.Memory;
   private readonly run: (len: number) => number;
+  private readonly records: (from: number, to: number, start: number, seq: number, attributesLength: number, timed: number) => number;
+  /** What the record writer's attribute and observed-time areas hold now. */
+  private writtenAttributes: Uint8Array | undefined;
+  private writtenObserved = -1n;
   /**
    * Words by their first two bytes (`b0 << 8 | b1`, lower case for the secret words), as bytes:
    * a reported position is checked against only the words it could start. Two flat lookups,
@@ -96,10 +122,14 @@ export class LineScanner {
   }
 
   private constructor(instance: WebAssembly.Instance, words: readonly string[]) {
-    const memory = instance.exports.memory as WebAssembly.Memory;
+    const memory = (this.memory = instance.exports.memory as WebAssembly.Memory);
     this.run = instance.exports.scan as (len: number) => number;
+    this.records = instance.exports.records as LineScanner['records'];
+    // The memory never grows, so these views stay valid.
     this.input = new Uint8Array(memory.buffer, INPUT_AT, MAX_SCAN_BYTES);
-    this.output = new Uint32Array(memory.buffer, OUTPUT_AT, MAX_SCAN_BYTES);
+    this.positions = new Uint32Array(memory.buffer, POSITIONS_AT, MAX_SCAN_BYTES);
+    this.lineEnds = new Int32Array(memory.buffer, LINE_ENDS_AT, MAX_SCAN_BYTES);
+    this.verdicts = new Int8Array(memory.buffer, VERDICTS_AT, MAX_SCAN_BYTES);
 
     const tables = new BucketTables();
     // Buckets 0-5: the secret words' prefixes, those sharing a first letter together (fewer false reports).
@@ -132,6 +162,13 @@ export class LineScanner {
       this.upperVerdicts.set(word, severities.indexOf(severity));
     }
     this.severities = severities;
+    // Each verdict's severity fields, for the record writer: a length byte, then the fields.
+    const prefixes = new Uint8Array(memory.buffer, PREFIXES_AT, 128);
+    severities.forEach((severity, i) => {
+      const fields = severityFields(severity);
+      prefixes[16 * i] = fields.length;
+      prefixes.set(fields, 16 * i + 1);
+    });
   }
 
   /** The lines ending in `chunk` (at most MAX_SCAN_BYTES) and their verdicts. */
@@ -139,9 +176,9 @@ export class LineScanner {
     if (chunk.length > MAX_SCAN_BYTES) throw new RangeError(`line scan: ${chunk.length} bytes, at most ${MAX_SCAN_BYTES}`);
     this.input.set(chunk);
     const n = this.run(chunk.length);
-    const positions = this.output;
-    const ends = new Int32Array(n);
-    const verdicts = new Int8Array(n);
+    const positions = this.positions;
+    const ends = this.lineEnds;
+    const verdicts = this.verdicts;
     let count = 0;
     let lineStart = 0;
     let toString = false;
@@ -169,6 +206,32 @@ export class LineScanner {
       }
     }
     return { count, ends, verdicts };
+  }
+
+  /**
+   * Writes the records of lines [from, to) of the last scan (none of them STRING_PATH; line
+   * `from` starts at `start`) into `sink`, as EncodedLogsBuilder.addPlain would one by one: line
+   * i gets sequence number `seq + i - from`. Returns how many it wrote: at least one, fewer than
+   * asked when the record area filled up (call again for the rest). 0: `attributes` are longer
+   * than MAX_WRITTEN_ATTRIBUTES, and the caller writes these lines itself.
+   */
+  writeRecords(sink: WrittenRecordsSink, from: number, to: number, start: number, seq: number, attributes: Uint8Array, observedTimeUnixNano: bigint): number {
+    if (attributes.length > MAX_WRITTEN_ATTRIBUTES) return 0;
+    const buffer = this.memory.buffer;
+    if (attributes !== this.writtenAttributes) {
+      new Uint8Array(buffer, ATTRIBUTES_AT, attributes.length).set(attributes);
+      this.writtenAttributes = attributes;
+    }
+    const timed = observedTimeUnixNano > 0n && observedTimeUnixNano < 1n << 64n;
+    if (timed && observedTimeUnixNano !== this.writtenObserved) {
+      new DataView(buffer, OBSERVED_AT, 8).setBigUint64(0, observedTimeUnixNano, true);
+      this.writtenObserved = observedTimeUnixNano;
+    }
+    const count = this.records(from, to, start, seq, attributes.length, timed ? 1 : 0);
+    if (count === 0) throw new Error(`line scan: a record of line ${from} does not fit the record area`);
+    const ends = new Uint32Array(buffer, RECORD_ENDS_AT, count);
+    sink.addWritten(new Uint8Array(buffer, RECORDS_AT, ends[count - 1]!), ends, count);
+    return count;
   }
 
   private secretAt(chunk: Uint8Array, p: number): boolean {

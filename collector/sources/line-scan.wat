@@ -1,21 +1,34 @@
-;; The collector's line scanner (line-scan.ts): finds, 16 bytes at a time, the only positions of
-;; a chunk of log lines that can matter to the plain fast path, so JavaScript looks at a few
-;; bytes per line instead of running regular expressions over every character.
+;; The collector's plain fast path in WebAssembly (line-scan.ts holds the why and the JavaScript
+;; half). Two functions over one chunk of log lines copied into this memory:
 ;;
-;; A position is reported when its byte is '\n', '@', '[', '<' or non-ASCII, or when the three
-;; bytes starting there pass one of eight "Teddy" buckets (Hyperscan's multi-literal filter):
-;; for each of the three bytes, a 16-entry table indexed by its low nibble and one indexed by its
-;; high nibble give the buckets it may belong to; a position is reported when one bucket holds
-;; all three. The tables come from line-scan.ts (the words to look for); the filter may report
-;; positions that match no word, never misses one.
+;; scan: finds, 16 bytes at a time, the only positions that can matter: '\n', '@', '[', '<',
+;; non-ASCII bytes, and positions whose three bytes pass one of eight "Teddy" buckets
+;; (Hyperscan's multi-literal filter): for each of the three bytes, a 16-entry table indexed by
+;; its low nibble and one indexed by its high nibble give the buckets it may belong to; a
+;; position is reported when one bucket holds all three. The tables come from line-scan.ts (the
+;; words to look for); the filter may report positions that match no word, never misses one.
 ;;
-;; Memory: tables at 0 (low/high nibble tables for bytes 0, 1, 2: 6 x 16 bytes), the input at
-;; 128 (at most 65,536 bytes, then 32 bytes the scan zeroes), the reported positions (u32) at
-;; 65,792. Rebuild line-scan-wasm.ts after a change: `npm run build:wasm`.
+;; records: writes the OTLP LogRecord fields (ScopeLogs.log_records) of a run of lines whose
+;; verdicts line-scan.ts set, exactly as EncodedLogsBuilder.addPlain writes them: one call per
+;; run instead of per-line copies from JavaScript.
+;;
+;; Memory (bytes; line-scan.ts has the same constants):
+;;        0  nibble tables for bytes 0, 1, 2 of a position (low, high: 6 x 16)
+;;      128  severity prefixes by verdict: 8 x 16 (length byte, then the fields)
+;;      256  the observed time (fixed64, little-endian)
+;;      264  "pharos.seq"
+;;      512  the input chunk (at most 65,536 bytes, then 32 bytes scan zeroes)
+;;   66,560  reported positions (u32 x 65,536)
+;;  328,704  line ends: the position of each line's '\n' (u32 x 65,536)
+;;  590,848  verdicts (u8 x 65,536)
+;;  656,384  the file's attribute fields (at most 4,096 bytes)
+;;  660,480  record ends, relative to the record area (u32 x 65,536)
+;;  922,624  the record area (1 MiB)
+;; Rebuild line-scan-wasm.ts after a change: `npm run gen:wasm`.
 (module
-  (memory (export "memory") 6)
+  (memory (export "memory") 31)
+  (data (i32.const 264) "pharos.seq")
 
-  ;; Scans input[0, len) and returns how many positions it wrote at 65,792, in increasing order.
   (func (export "scan") (param $len i32) (result i32)
     (local $i i32) (local $n i32) (local $bits i32)
     (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $m v128)
@@ -29,14 +42,14 @@
     (local.set $lo2 (v128.load (i32.const 64)))
     (local.set $hi2 (v128.load (i32.const 80)))
     ;; Bytes past the end match nothing: the last block and its two shifted loads read into them.
-    (v128.store offset=128 (local.get $len) (v128.const i64x2 0 0))
-    (v128.store offset=144 (local.get $len) (v128.const i64x2 0 0))
+    (v128.store offset=512 (local.get $len) (v128.const i64x2 0 0))
+    (v128.store offset=528 (local.get $len) (v128.const i64x2 0 0))
     (block $done
       (loop $block
         (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
-        (local.set $v0 (v128.load offset=128 (local.get $i)))
-        (local.set $v1 (v128.load offset=129 (local.get $i)))
-        (local.set $v2 (v128.load offset=130 (local.get $i)))
+        (local.set $v0 (v128.load offset=512 (local.get $i)))
+        (local.set $v1 (v128.load offset=513 (local.get $i)))
+        (local.set $v2 (v128.load offset=514 (local.get $i)))
         (local.set $m
           (v128.or
             (v128.or
@@ -64,7 +77,7 @@
         (block $written
           (loop $bit
             (br_if $written (i32.eqz (local.get $bits)))
-            (i32.store offset=65792
+            (i32.store offset=66560
               (i32.shl (local.get $n) (i32.const 2))
               (i32.add (local.get $i) (i32.ctz (local.get $bits))))
             (local.set $n (i32.add (local.get $n) (i32.const 1)))
@@ -72,4 +85,125 @@
             (br $bit)))
         (local.set $i (i32.add (local.get $i) (i32.const 16)))
         (br $block)))
-    (local.get $n)))
+    (local.get $n))
+
+  ;; Bytes of the varint of $v.
+  (func $size32 (param $v i32) (result i32)
+    (local $n i32)
+    (local.set $n (i32.const 1))
+    (block $done
+      (loop $more
+        (br_if $done (i32.lt_u (local.get $v) (i32.const 128)))
+        (local.set $v (i32.shr_u (local.get $v) (i32.const 7)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $more)))
+    (local.get $n))
+
+  (func $size64 (param $v i64) (result i32)
+    (local $n i32)
+    (local.set $n (i32.const 1))
+    (block $done
+      (loop $more
+        (br_if $done (i64.lt_u (local.get $v) (i64.const 128)))
+        (local.set $v (i64.shr_u (local.get $v) (i64.const 7)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $more)))
+    (local.get $n))
+
+  ;; Writes the varint of $v at $p; returns the position after it.
+  (func $varint32 (param $p i32) (param $v i32) (result i32)
+    (block $done
+      (loop $more
+        (br_if $done (i32.lt_u (local.get $v) (i32.const 128)))
+        (i32.store8 (local.get $p) (i32.or (i32.and (local.get $v) (i32.const 127)) (i32.const 128)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $v (i32.shr_u (local.get $v) (i32.const 7)))
+        (br $more)))
+    (i32.store8 (local.get $p) (local.get $v))
+    (i32.add (local.get $p) (i32.const 1)))
+
+  (func $varint64 (param $p i32) (param $v i64) (result i32)
+    (block $done
+      (loop $more
+        (br_if $done (i64.lt_u (local.get $v) (i64.const 128)))
+        (i64.store8 (local.get $p) (i64.or (i64.and (local.get $v) (i64.const 127)) (i64.const 128)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $v (i64.shr_u (local.get $v) (i64.const 7)))
+        (br $more)))
+    (i64.store8 (local.get $p) (local.get $v))
+    (i32.add (local.get $p) (i32.const 1)))
+
+  ;; Records of lines [$from, $to) of the last scanned chunk; line $from starts at $start. Line i
+  ;; gets sequence number $seq + (i - $from), the prefix of its verdict, the $attrLen bytes of
+  ;; attribute fields and, when $timed, the observed time. Stops early when the record area is
+  ;; full; returns how many lines it wrote, each record's end in the record-ends table.
+  (func (export "records") (param $from i32) (param $to i32) (param $start i32) (param $seqf f64) (param $attrLen i32) (param $timed i32) (result i32)
+    (local $i i32) (local $p i32) (local $end i32) (local $len i32) (local $prefix i32) (local $prefixLen i32)
+    (local $seq i64) (local $seqSize i32) (local $bodyValue i32) (local $recLen i32)
+    (local.set $seq (i64.trunc_f64_u (local.get $seqf)))
+    (local.set $i (local.get $from))
+    (local.set $p (i32.const 922624))
+    (block $done
+      (loop $line
+        (br_if $done (i32.ge_u (local.get $i) (local.get $to)))
+        (local.set $end (i32.load offset=328704 (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $len (i32.sub (local.get $end) (local.get $start)))
+        ;; A '\r' before the '\n' is not part of the body.
+        (if (i32.and (i32.gt_s (local.get $len) (i32.const 0))
+                     (i32.eq (i32.load8_u offset=511 (local.get $end)) (i32.const 13)))
+          (then (local.set $len (i32.sub (local.get $len) (i32.const 1)))))
+        (local.set $prefix (i32.add (i32.const 128) (i32.shl (i32.load8_u offset=590848 (local.get $i)) (i32.const 4))))
+        (local.set $prefixLen (i32.load8_u (local.get $prefix)))
+        (local.set $seqSize (call $size64 (local.get $seq)))
+        (local.set $bodyValue
+          (if (result i32) (local.get $len)
+            (then (i32.add (i32.add (i32.const 1) (call $size32 (local.get $len))) (local.get $len)))
+            (else (i32.const 0))))
+        (local.set $recLen
+          (i32.add
+            (i32.add (local.get $prefixLen)
+              (if (result i32) (local.get $len)
+                (then (i32.add (i32.add (i32.const 1) (call $size32 (local.get $bodyValue))) (local.get $bodyValue)))
+                (else (i32.const 0))))
+            (i32.add
+              (i32.add (local.get $attrLen) (i32.add (i32.const 17) (local.get $seqSize)))
+              (select (i32.const 9) (i32.const 0) (local.get $timed)))))
+        ;; The record with its tag and length must fit before the area's end.
+        (br_if $done (i32.gt_u (i32.add (i32.add (local.get $p) (local.get $recLen)) (i32.const 6)) (i32.const 1971200)))
+        (i32.store8 (local.get $p) (i32.const 0x12)) ;; ScopeLogs.log_records
+        (local.set $p (call $varint32 (i32.add (local.get $p) (i32.const 1)) (local.get $recLen)))
+        (memory.copy (local.get $p) (i32.add (local.get $prefix) (i32.const 1)) (local.get $prefixLen))
+        (local.set $p (i32.add (local.get $p) (local.get $prefixLen)))
+        (if (local.get $len)
+          (then
+            (i32.store8 (local.get $p) (i32.const 0x2a)) ;; body: AnyValue { string_value }
+            (local.set $p (call $varint32 (i32.add (local.get $p) (i32.const 1)) (local.get $bodyValue)))
+            (i32.store8 (local.get $p) (i32.const 0x0a))
+            (local.set $p (call $varint32 (i32.add (local.get $p) (i32.const 1)) (local.get $len)))
+            (memory.copy (local.get $p) (i32.add (i32.const 512) (local.get $start)) (local.get $len))
+            (local.set $p (i32.add (local.get $p) (local.get $len)))))
+        (memory.copy (local.get $p) (i32.const 656384) (local.get $attrLen))
+        (local.set $p (i32.add (local.get $p) (local.get $attrLen)))
+        ;; KeyValue { key: "pharos.seq", value: AnyValue { int_value } }
+        (i32.store8 (local.get $p) (i32.const 0x32))
+        (i32.store8 offset=1 (local.get $p) (i32.add (i32.const 15) (local.get $seqSize)))
+        (i32.store8 offset=2 (local.get $p) (i32.const 0x0a))
+        (i32.store8 offset=3 (local.get $p) (i32.const 10))
+        (memory.copy (i32.add (local.get $p) (i32.const 4)) (i32.const 264) (i32.const 10))
+        (i32.store8 offset=14 (local.get $p) (i32.const 0x12))
+        (i32.store8 offset=15 (local.get $p) (i32.add (i32.const 1) (local.get $seqSize)))
+        (i32.store8 offset=16 (local.get $p) (i32.const 0x18))
+        (local.set $p (call $varint64 (i32.add (local.get $p) (i32.const 17)) (local.get $seq)))
+        (if (local.get $timed)
+          (then
+            (i32.store8 (local.get $p) (i32.const 0x59)) ;; observed_time_unix_nano
+            (i64.store offset=1 (local.get $p) (i64.load (i32.const 256)))
+            (local.set $p (i32.add (local.get $p) (i32.const 9)))))
+        (i32.store offset=660480
+          (i32.shl (i32.sub (local.get $i) (local.get $from)) (i32.const 2))
+          (i32.sub (local.get $p) (i32.const 922624)))
+        (local.set $start (i32.add (local.get $end) (i32.const 1)))
+        (local.set $seq (i64.add (local.get $seq) (i64.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $line)))
+    (i32.sub (local.get $i) (local.get $from))))

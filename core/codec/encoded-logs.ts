@@ -33,6 +33,20 @@ export interface PlainSeverity {
 
 const SEQ_KEY = Buffer.from('pharos.seq');
 
+/** A plain record's severity_number and severity_text fields (either absent when unset). */
+export function severityFields(severity: PlainSeverity): Buffer {
+  const w = new ProtoWriter(64);
+  if (severity.number !== 0) {
+    w.byte(0x10);
+    w.varint(severity.number);
+  }
+  if (severity.text !== '') {
+    w.byte(0x1a);
+    w.string(severity.text);
+  }
+  return Buffer.from(w.finish());
+}
+
 /** `attrs` as LogRecord.attributes fields, in their order: the part of a record that repeats for a whole file. */
 export function encodeAttributeFields(attrs: Attributes): Buffer {
   const w = new ProtoWriter(1024);
@@ -121,21 +135,23 @@ export class EncodedLogsBuilder {
   private severityPrefix(severity: PlainSeverity): Uint8Array {
     if (severity === this.lastSeverity) return this.lastPrefix;
     let prefix = this.prefixes.get(severity);
-    if (prefix === undefined) {
-      const w = new ProtoWriter(64);
-      if (severity.number !== 0) {
-        w.byte(0x10);
-        w.varint(severity.number);
-      }
-      if (severity.text !== '') {
-        w.byte(0x1a);
-        w.string(severity.text);
-      }
-      this.prefixes.set(severity, (prefix = Buffer.from(w.finish())));
-    }
+    if (prefix === undefined) this.prefixes.set(severity, (prefix = severityFields(severity)));
     this.lastSeverity = severity;
     this.lastPrefix = prefix;
     return prefix;
+  }
+
+  /**
+   * Records written elsewhere in the same bytes as `addPlain` (line-scan.ts's WebAssembly
+   * writer): `count` of them in `bytes`, record i ending at `ends[i]`.
+   */
+  addWritten(bytes: Uint8Array, ends: Uint32Array, count: number): void {
+    const w = this.w;
+    w.ensure(bytes.length);
+    w.buf.set(bytes, w.pos);
+    const base = w.pos;
+    for (let i = 0; i < count; i++) this.ends.push(base + ends[i]!);
+    w.pos += bytes.length;
   }
 
   /** `attributes`, then the `pharos.seq` KeyValue up to its varint: KeyValue { key, value: AnyValue { int_value } }. */
