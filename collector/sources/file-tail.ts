@@ -21,7 +21,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { readSync, type Dirent } from 'node:fs';
+import { fstatSync, readSync, type Dirent } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
@@ -413,7 +413,9 @@ export class FileTailSource {
   private async readFile(t: TailedFile, signal: AbortSignal): Promise<boolean> {
     const fh = t.fh;
     if (!fh) return false;
-    const size = (await fh.stat()).size;
+    // Synchronous, as the reads below are (~1 µs on a local file): the promise API's stat cost
+    // ~0.3 ms of the event loop per call while gzip jobs held the thread pool.
+    const size = fstatSync(fh.fd).size;
     if (size !== t.lastSize) {
       // Shorter than what was read, or a different head (copytruncate, then written past our offset before
       // this poll): the content was replaced, read it again from the start.
