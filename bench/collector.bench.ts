@@ -78,7 +78,7 @@ async function bundleCollectorRun(): Promise<string> {
 async function pharos(broker: string, topic: string, file: string, bytes: number): Promise<Figures> {
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the collector run there (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...prof, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));

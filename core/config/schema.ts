@@ -232,8 +232,11 @@ export const configSchema = z.strictObject({
         .prefault({}),
       /** Partitions of topics Pharos creates itself. */
       partitions: z.number().int().min(1).max(1024).default(3),
-      /** Compression of produced messages: gzip (any consumer reads it) or none. */
-      compression: z.enum(['gzip', 'none']).default('gzip'),
+      /**
+       * Compression of produced record batches. lz4: the broker validates a batch in a fraction of
+       * gzip's time (core/kafka/lz4.ts); gzip: ~40% fewer bytes on the wire and on disk; none.
+       */
+      compression: z.enum(['lz4', 'gzip', 'none']).default('lz4'),
       /**
        * gzip level, 1 (fastest) to 9 (smallest). On log text level 1 costs about a quarter of level
        * 6's CPU for a few percent more bytes, and the collector runs on every host, where CPU is scarce.

@@ -8,6 +8,8 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } 
 import type { PharosConfig } from '../config/schema.js';
 import { PharosError } from '../errors.js';
 import type { Logger } from '../log.js';
+// Registers kafkajs's LZ4 codec: every consumer reads what Pharos's producers write by default.
+import './lz4.js';
 
 type ReadFile = (path: string) => string;
 const readUtf8: ReadFile = (path) => readFileSync(path, 'utf8');

@@ -71,7 +71,7 @@ const sequencesOf = (p: IdempotentProducer) => (p as unknown as { sequences: Map
 const producerIdOf = (p: IdempotentProducer) => (p as unknown as { producerId: bigint | undefined }).producerId;
 
 describe('IdempotentProducer on the real broker', () => {
-  for (const codec of ['gzip', 'none'] as BatchCodec[]) {
+  for (const codec of ['lz4', 'gzip', 'none'] as BatchCodec[]) {
     test(`${codec}: keys, values and headers arrive in order, each key in the partition kafkajs's default partitioner picks`, async () => {
       const { topic, p } = await topicAndProducer(`producer-${codec}`, 3, codec);
       await p.connect();

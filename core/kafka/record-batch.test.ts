@@ -31,7 +31,7 @@ const messages: RecordInput[] = [
 ];
 
 describe('record batch v2', () => {
-  for (const codec of ['none', 'gzip'] as BatchCodec[]) {
+  for (const codec of ['none', 'gzip', 'lz4'] as BatchCodec[]) {
     test(`${codec}: kafkajs decodes every record, the producer fields and the timestamp`, async () => {
       const unsealed = await buildBatch(messages, codec, 1, 1_764_000_000_123);
       const bytes = sealBatch(unsealed, 4242n, 3, 17);
@@ -80,7 +80,7 @@ describe('crc32c', () => {
     expect(crc32c(big.subarray(1000), crc32c(big.subarray(0, 1000)))).toBe(crc32c(big));
   });
 
-  for (const codec of ['none', 'gzip'] as BatchCodec[]) {
+  for (const codec of ['none', 'gzip', 'lz4'] as BatchCodec[]) {
     test(`${codec}: a value given as pieces is written as the same bytes as the joined value, and spare buffers do not leak between batches`, async () => {
       const value = randomBytes(300_000);
       const pieces = [value.subarray(0, 7), value.subarray(7, 7), value.subarray(7, 250_000), value.subarray(250_000)];

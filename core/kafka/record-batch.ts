@@ -12,6 +12,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { crc32c } from './crc32c.js';
+import { lz4Frame } from './lz4.js';
 
 export interface RecordInput {
   key: Buffer | null;
@@ -21,13 +22,13 @@ export interface RecordInput {
   readonly valuePieces?: readonly Buffer[];
 }
 
-export type BatchCodec = 'none' | 'gzip';
+export type BatchCodec = 'none' | 'gzip' | 'lz4';
 
 /** Bytes of the batch header before the records. */
 export const BATCH_HEADER_BYTES = 61;
 /** Where the CRC-covered part starts (the attributes field). */
 const CRC_FROM = 21;
-const CODEC_BITS: Record<BatchCodec, number> = { none: 0, gzip: 1 };
+const CODEC_BITS: Record<BatchCodec, number> = { none: 0, gzip: 1, lz4: 3 };
 const gzip = promisify(zlib.gzip);
 /**
  * zlib's output buffer: a batch's compressed bytes (~100-300 KB) come back in one piece. With
@@ -175,12 +176,13 @@ export interface UnsealedBatch {
 export async function buildBatch(messages: readonly RecordInput[], codec: BatchCodec, gzipLevel: number, timestampMs: number): Promise<UnsealedBatch> {
   const l = layout(messages);
   let bytes: Buffer;
-  if (codec === 'gzip') {
+  if (codec !== 'none') {
     const scratch = takeBuffer(l.total);
     writeRecords(messages, l, scratch, 0);
     let body: Buffer;
     try {
-      body = await gzip(scratch.subarray(0, l.total), { level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK });
+      const records = scratch.subarray(0, l.total);
+      body = codec === 'gzip' ? await gzip(records, { level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK }) : lz4Frame(records);
     } finally {
       giveBack(scratch);
     }
