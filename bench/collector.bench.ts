@@ -2,10 +2,12 @@
  * `npm run bench:collector`: lines/s and MB/s from a file to Kafka, CPU seconds and peak memory,
  * for Pharos's collector and for kcat (librdkafka, `kcat -P -l`: one message per line) on the
  * same file, against the same local broker, in the same run. Prints Pharos's rate as a ratio of
- * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector run.
+ * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector
+ * run. The collector runs with its defaults; to compare settings: BENCH_COMPRESSION (lz4, gzip,
+ * none), BENCH_BATCH and BENCH_BATCH_BYTES (batch.max_records, max_bytes), BENCH_NODE_FLAGS.
  *
- * The machine is small and noisy (kcat alone has ranged 170k–930k lines/s between runs), so the
- * two take turns BENCH_RUNS times (default 3), each on a topic of its own, and the figures are
+ * The machine is small and noisy (kcat alone has ranged 170k–1.3M lines/s between runs), so the
+ * two take turns BENCH_RUNS times (default 5), each on a topic of its own, and the figures are
  * each one's median run. A first round is not counted: the broker's JIT warms up over the first
  * few hundred MB (its CPU for the same kcat run fell from 1.14 to 0.60 s over five rounds), and
  * a round on a cold broker would measure the JVM, not the producers. The broker's CPU during each
@@ -26,7 +28,7 @@ import { writeResults } from './lib/results.js';
 const run = promisify(execFile);
 const LINES = Number(process.env.BENCH_LINES ?? 500_000);
 const LINE_BYTES = 200;
-const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 
 interface Figures {
   /** CPU the broker spent during the run: its share of the machine's two cores. */
