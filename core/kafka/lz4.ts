@@ -31,24 +31,33 @@ const FRAME_HEADER = Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]);
 /** A block size with this bit set: the block is stored as it is (it did not get smaller). */
 const STORED = 0x80000000;
 
-/** One LZ4 frame of `data`. */
-export function lz4Frame(data: Uint8Array): Buffer {
-  const blocks: Array<{ bytes: Uint8Array; start: number }> = [];
-  let total = FRAME_HEADER.length + 4;
-  for (let at = 0; at < data.length; at += BLOCK_BYTES) {
-    const input = data.subarray(at, Math.min(at + BLOCK_BYTES, data.length));
-    // lz4_flex's size-prepended block: 4 bytes of uncompressed size, then the block.
-    const compressed = lz4Block.compress(input);
-    const smaller = compressed.length - 4 < input.length;
-    blocks.push(smaller ? { bytes: compressed, start: 4 } : { bytes: input, start: 0 });
-    total += 4 + (smaller ? compressed.length - 4 : input.length);
+/** Shorter parts are stored as they are: compressing a few bytes costs a call and saves nothing. */
+const MIN_COMPRESSED_BYTES = 64;
+
+/**
+ * One LZ4 frame of the concatenation of `parts`, after `headroom` bytes left for the caller (a
+ * record batch's header). Blocks never span two parts, so a batch's records are compressed
+ * where they lie, without first being joined into one buffer.
+ */
+export function lz4Frame(parts: Uint8Array | readonly Uint8Array[], headroom = 0): Buffer {
+  const blocks: Array<{ bytes: Uint8Array; start: number; stored: boolean }> = [];
+  let total = headroom + FRAME_HEADER.length + 4;
+  for (const part of parts instanceof Uint8Array ? [parts] : parts) {
+    for (let at = 0; at < part.length; at += BLOCK_BYTES) {
+      const input = part.subarray(at, Math.min(at + BLOCK_BYTES, part.length));
+      // lz4_flex's size-prepended block: 4 bytes of uncompressed size, then the block.
+      const compressed = input.length >= MIN_COMPRESSED_BYTES ? lz4Block.compress(input) : undefined;
+      const block = compressed !== undefined && compressed.length - 4 < input.length ? { bytes: compressed, start: 4, stored: false } : { bytes: input, start: 0, stored: true };
+      blocks.push(block);
+      total += 4 + block.bytes.length - block.start;
+    }
   }
   const out = Buffer.allocUnsafe(total);
-  FRAME_HEADER.copy(out, 0);
-  let p = FRAME_HEADER.length;
-  for (const { bytes, start } of blocks) {
+  FRAME_HEADER.copy(out, headroom);
+  let p = headroom + FRAME_HEADER.length;
+  for (const { bytes, start, stored } of blocks) {
     const length = bytes.length - start;
-    out.writeUInt32LE(start === 0 ? (length | STORED) >>> 0 : length, p);
+    out.writeUInt32LE(stored ? (length | STORED) >>> 0 : length, p);
     out.set(start === 0 ? bytes : bytes.subarray(start), p + 4);
     p += 4 + length;
   }

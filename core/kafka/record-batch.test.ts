@@ -79,9 +79,11 @@ describe('crc32c', () => {
     expect(crc32c(big)).toBe(jsCrc32c(big) >>> 0);
     expect(crc32c(big.subarray(1000), crc32c(big.subarray(0, 1000)))).toBe(crc32c(big));
   });
+});
 
+describe('record batch v2 from values in pieces', () => {
   for (const codec of ['none', 'gzip', 'lz4'] as BatchCodec[]) {
-    test(`${codec}: a value given as pieces is written as the same bytes as the joined value, and spare buffers do not leak between batches`, async () => {
+    test(`${codec}: a value given as pieces is written as the joined value is, and spare buffers do not leak between batches`, async () => {
       const value = randomBytes(300_000);
       const pieces = [value.subarray(0, 7), value.subarray(7, 7), value.subarray(7, 250_000), value.subarray(250_000)];
       const pieced = new PiecedMessage(Buffer.from('k'), pieces, value.length, { h: 'v' });
@@ -89,7 +91,10 @@ describe('crc32c', () => {
       // Several batches at once, and one after them: each takes its own scratch buffer.
       const [a, b] = await Promise.all([buildBatch([pieced, messages[0]!], codec, 1, 5), buildBatch([joined, messages[0]!], codec, 1, 5)]);
       const c = await buildBatch([messages[2]!, pieced], codec, 1, 5);
-      expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+      // LZ4 compresses pieces as blocks of their own: the same records, not the same bytes.
+      if (codec !== 'lz4') expect(Buffer.compare(a.bytes, b.bytes)).toBe(0);
+      const [fromPieces, fromJoined] = await Promise.all([decodeBatch(new Decoder(sealBatch(a, 1n, 0, 0))), decodeBatch(new Decoder(sealBatch(b, 1n, 0, 0)))]);
+      expect(fromPieces.records.map((r) => [r.key?.toString(), r.value.toString('hex'), r.headers])).toEqual(fromJoined.records.map((r) => [r.key?.toString(), r.value.toString('hex'), r.headers]));
       const decoded = await decodeBatch(new Decoder(sealBatch(c, 1n, 0, 0)));
       expect(Buffer.compare(decoded.records[1]!.value, value)).toBe(0);
       expect(Buffer.compare(decoded.records[0]!.value, messages[2]!.value)).toBe(0);
