@@ -312,9 +312,6 @@ export class KafkaSink {
     await this.opts.beforeDelivery?.().catch(() => {}); // a failed checkpoint save only widens what a crash re-sends
     const outcome = this.opts.spool ? await this.deliverOrSpool(messages, records, this.opts.spool, prepared) : await this.deliver(messages, false, undefined, prepared);
     if (outcome === undefined) return false;
-    // Delivered or copied into the spool: nothing reads the records' buffers again (a halted
-    // send may still be reading them, so those are left to the garbage collector).
-    for (const q of batch) q.entry.encoded?.release?.();
     // A spooled batch counts as sent when the replayer delivers it.
     this.acknowledge(batch, outcome === 'spooled' ? undefined : outcome);
     return true;

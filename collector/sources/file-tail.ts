@@ -28,7 +28,6 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import type { FileInputConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/log.js';
-import { BufferPool } from '../../core/codec/buffer-pool.js';
 import { EncodedLogsBuilder, encodeAttributeFields, type EncodedLogs } from '../../core/codec/encoded-logs.js';
 import { nowNano, type Attributes, type LogRecord } from '../../core/model/records.js';
 import {
@@ -88,8 +87,6 @@ export interface FileTailOptions {
 
 const FINGERPRINT_BYTES = 1024;
 const READ_CHUNK_BYTES = 64 * 1024;
-/** Record buffers kept for reuse: about two batches' worth (8 MiB). */
-const RECORD_BUFFERS_KEPT = 64;
 /** Per file per pass, so one busy file cannot starve the others. */
 const READ_BUDGET_BYTES = 1024 * 1024;
 /** A file that could not be opened (permissions, a race with its removal) is tried again after this. */
@@ -162,8 +159,6 @@ export class FileTailSource {
   private readonly openFailures = new Map<string, number>();
   private readonly globs: CompiledGlobs;
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  /** Where each read's records are written; the sink gives them back once delivered (EncodedLogs.release). */
-  private readonly recordBuffers = new BufferPool(READ_CHUNK_BYTES * 2, RECORD_BUFFERS_KEPT);
   /** When the lines being ended were read (records' observed time). */
   private observedAt = 0n;
   private readonly log: Logger;
@@ -585,7 +580,7 @@ export class FileTailSource {
 
   private pendingFor(t: TailedFile): EncodedLogsBuilder {
     // Sized for a full read chunk of short lines: growing copies everything written so far.
-    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2, this.recordBuffers));
+    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2));
   }
 
   /**

@@ -7,7 +7,6 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Attributes, LogRecord } from '../model/records.js';
 import { decodeLogs, encodeLogs } from './codec.js';
-import { BufferPool } from './buffer-pool.js';
 import { EncodedLogsBuilder, encodeAttributeFields, encodeEncodedLogs, type EncodedMessage } from './encoded-logs.js';
 
 const resource: Attributes = { 'service.name': 'api', 'host.name': 'node-1' };
@@ -112,29 +111,5 @@ describe('pre-encoded log records', () => {
     const messages = encodeEncodedLogs([new EncodedLogsBuilder(resource).finish(), big.finish()], 2048);
     expect(messages.map((m) => decodeLogs(joined(m)).map((r) => r.body.length))).toEqual([[5], [10_000], [5]]);
     expect(encodeEncodedLogs([], 2048)).toEqual([]);
-  });
-
-  test('records written into a pooled buffer give it back on release, and an outgrown one right away', () => {
-    const pool = new BufferPool(1024, 4);
-    const small = new EncodedLogsBuilder(resource, 1024, pool);
-    small.add(plainRecord('fits', 9, 'INFO', 1, 1n));
-    const done = small.finish();
-    const held = done.bytes.buffer;
-    // Still in use: the next builder gets another buffer.
-    const other = new EncodedLogsBuilder(resource, 1024, pool);
-    other.add(plainRecord('x', 9, 'INFO', 2, 1n));
-    expect(other.finish().bytes.buffer).not.toBe(held);
-    done.release!();
-    const reused = new EncodedLogsBuilder(resource, 1024, pool);
-    reused.add(plainRecord('again', 9, 'INFO', 3, 1n));
-    const again = reused.finish();
-    expect(again.bytes.buffer).toBe(held);
-    expect(decodeLogs(joined(encodeEncodedLogs([again], 1 << 20)[0]!)).map((r) => r.body)).toEqual(['again']);
-    // Records larger than the pool's buffers: their own buffer, nothing to release, and the pool's taken one is free again.
-    const big = new EncodedLogsBuilder(resource, 1024, pool);
-    big.add(plainRecord('b'.repeat(5000), 9, 'INFO', 4, 1n));
-    const bigDone = big.finish();
-    expect(bigDone.release).toBeUndefined();
-    expect(bigDone.bytes.length).toBeGreaterThan(1024);
   });
 });

@@ -15,7 +15,6 @@
  */
 import type { Attributes, LogRecord } from '../model/records.js';
 import { writeAttributes, writeLogRecordField } from './otlp-logs-writer.js';
-import type { BufferPool } from './buffer-pool.js';
 import { ProtoWriter, varintSize, writeVarintAt } from './proto-writer.js';
 
 /** Records of one resource (no instrumentation scope), as concatenated `log_records` fields. */
@@ -24,11 +23,6 @@ export interface EncodedLogs {
   readonly bytes: Buffer;
   /** End of each record in `bytes`: where a batch may be cut into messages. */
   readonly ends: readonly number[];
-  /**
-   * Gives `bytes`' buffer back to the pool it came from: call it once, when nothing reads
-   * `bytes` or a message framed around it again. Absent: there is nothing to give back.
-   */
-  readonly release?: () => void;
 }
 
 /** A plain line's severity, as its record writes it (severity_number, severity_text). */
@@ -72,16 +66,11 @@ export class EncodedLogsBuilder {
   private suffixAttributes: Buffer | undefined;
   private suffixes: Array<Uint8Array | undefined> = [];
 
-  /** The pool's buffer the writer started with; given back by the finished records' `release`. */
-  private readonly pooled: Buffer | undefined;
-
   constructor(
     readonly resource: Attributes,
     sizeHint = 64 * 1024,
-    private readonly pool?: BufferPool,
   ) {
-    this.pooled = pool?.take();
-    this.w = new ProtoWriter(this.pooled ?? sizeHint);
+    this.w = new ProtoWriter(sizeHint);
   }
 
   get count(): number {
@@ -180,15 +169,7 @@ export class EncodedLogsBuilder {
   }
 
   finish(): EncodedLogs {
-    const { pool, pooled } = this;
-    const bytes = this.w.finish();
-    if (pool === undefined || pooled === undefined) return { resource: this.resource, bytes, ends: this.ends };
-    // Outgrown: the records are in a buffer of their own, and the pool's is free already.
-    if (bytes.buffer !== pooled.buffer) {
-      pool.give(pooled);
-      return { resource: this.resource, bytes, ends: this.ends };
-    }
-    return { resource: this.resource, bytes, ends: this.ends, release: () => pool.give(pooled) };
+    return { resource: this.resource, bytes: this.w.finish(), ends: this.ends };
   }
 }
 

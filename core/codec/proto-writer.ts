@@ -21,9 +21,8 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  /** `initial`: a size to allocate, or a buffer to write into (replaced if it turns out too small). */
-  constructor(initial: number | Buffer = 64 * 1024) {
-    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
   ensure(n: number): void {
