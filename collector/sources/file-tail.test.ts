@@ -17,6 +17,7 @@ import { validateConfig } from '../../core/config/load.js';
 import { detectSeverity } from '../transforms/severity.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { FileTailSource, type FileTailBatch } from './file-tail.js';
+import { MAX_WRITTEN_ATTRIBUTES } from './line-scan.js';
 
 const POLL_MS = 20;
 const WAIT_MS = 10_000;
@@ -190,6 +191,20 @@ describe('file tail: lines', () => {
     });
     expect(err!.observedTimeUnixNano).toBeGreaterThan(0n);
     expect(plain).toMatchObject({ severityNumber: 0, severityText: '', attributes: { 'pharos.seq': 1 } });
+  });
+
+  test('a file whose attributes are too long for the WebAssembly record writer: the same records, written line by line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'svc.log');
+    const lines = Array.from({ length: 120 }, (_, i) => `${['INFO', 'WARN', 'plain'][i % 3]} line ${i}${i % 7 === 0 ? '\r' : ''}`);
+    writeFileSync(file, text(lines));
+    const big = 'v'.repeat(MAX_WRITTEN_ATTRIBUTES);
+    const t = await tail(dir, { include: [file], attributes: { big } });
+    await until('120 lines', () => t.records.length === 120);
+    expect(t.bodies()).toEqual(lines.map((l) => l.replace('\r', '')));
+    expect(t.records.map((r) => r.attributes['pharos.seq'])).toEqual(lines.map((_, i) => i));
+    expect(t.records.map((r) => r.severityText)).toEqual(lines.map((_, i) => ['INFO', 'WARN', ''][i % 3]));
+    expect(t.records.every((r) => r.attributes['big'] === big)).toBe(true);
   });
 
   test('parser json: a JSON-lines file yields message, severity, event time (ns) and flattened attributes; a malformed line is kept whole, flagged and counted', async () => {
