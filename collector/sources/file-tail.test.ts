@@ -193,6 +193,22 @@ describe('file tail: lines', () => {
     expect(plain).toMatchObject({ severityNumber: 0, severityText: '', attributes: { 'pharos.seq': 1 } });
   });
 
+  test('lines across read boundaries: carried to the next read or held when long, multi-byte characters split by a read included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'svc.log');
+    // ~700 KB, so reads of 64 KiB end inside lines and inside characters; some lines are longer
+    // than half a read (held, not carried) and one is longer than a whole read.
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      i % 500 === 250 ? `long ${i} ${'ä'.repeat(20_000 + i)}` : i === 1234 ? `huge ${'z'.repeat(70_000)}` : `${i % 3 === 0 ? 'INFO' : 'WARN'} line ${i} ${'é日x'.repeat(i % 50)}`,
+    );
+    writeFileSync(file, text(lines));
+    const t = await tail(dir, { include: [file] });
+    await until('3000 lines', () => t.records.length === 3000);
+    expect(t.bodies()).toEqual(lines);
+    expect(t.records.map((r) => r.attributes['pharos.seq'])).toEqual(lines.map((_, i) => i));
+    expect(t.records.some((r) => r.attributes['log.invalid_utf8'] !== undefined)).toBe(false);
+  });
+
   test('a file whose attributes are too long for the WebAssembly record writer: the same records, written line by line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
     const file = join(dir, 'svc.log');

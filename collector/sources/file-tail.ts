@@ -433,23 +433,29 @@ export class FileTailSource {
       t.lastSize = size;
     }
     let budget = READ_BUDGET_BYTES;
+    // The unfinished line a read ended in, moved to the front of `this.buf` so the next read
+    // completes it in place: every line of a chunk is then whole (no held pieces to join).
+    let carried = 0;
     while (t.readOffset < size && budget > 0 && !signal.aborted) {
       // Synchronous on purpose: a 64 KiB read from the page cache takes ~20 µs, while the same
       // read through libuv's thread pool waited ~0.3 ms behind the producer's gzip jobs on this
       // 2-core machine, 400 ms of the 1.3 s `npm run bench:collector` run spent idle. The price:
       // a disk or network filesystem that stalls stalls the event loop too (as it stalls Fluent
       // Bit's or Vector's reader thread); one read is at most 64 KiB.
-      const bytesRead = readSync(fh.fd, this.buf, 0, Math.min(this.buf.length, size - t.readOffset), t.readOffset);
+      const bytesRead = readSync(fh.fd, this.buf, carried, Math.min(this.buf.length - carried, size - t.readOffset), t.readOffset);
       if (bytesRead === 0) break;
-      const start = t.readOffset;
+      const start = t.readOffset - carried;
       t.readOffset += bytesRead;
       budget -= bytesRead;
-      // `this.buf` is reused by the next read: scan() copies what it keeps.
-      await this.scan(t, this.buf.subarray(0, bytesRead), start, signal);
+      // `this.buf` is reused by the next read: scan() copies what it keeps, and leaves the unfinished line to carry.
+      const chunk = this.buf.subarray(0, carried + bytesRead);
+      carried = await this.scan(t, chunk, start, signal, chunk.length >> 1);
+      if (carried > 0) chunk.copyWithin(0, chunk.length - carried);
       // A synchronous read never yields to I/O: let the sink's sends and acknowledgements (and
       // everything else on the event loop) in between chunks, or they wait a whole pass.
       await setImmediate();
     }
+    if (carried > 0) this.hold(t, this.buf.subarray(0, carried));
     if (t.readOffset < size) return true;
     // Gone from every matching path and read to its end, one poll after we noticed: writers have moved on.
     const { orphanedAt } = t;
@@ -457,11 +463,18 @@ export class FileTailSource {
     return false;
   }
 
-  private async scan(t: TailedFile, chunk: Buffer, chunkStart: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Ends the lines of `chunk` (file offset `chunkStart`). The unfinished line after its last
+   * newline is held, or, when it is at most `carryUpTo` bytes and nothing is held, left to the
+   * caller to carry into the next read: returns its length then (else 0).
+   */
+  private async scan(t: TailedFile, chunk: Buffer, chunkStart: number, signal: AbortSignal, carryUpTo = 0): Promise<number> {
     let pos = 0;
-    // One check for the whole chunk: a newline never splits a UTF-8 character, so when the chunk
-    // is valid every whole line in it is too, and lines are decoded straight from the chunk.
-    const valid = isUtf8(chunk);
+    // One check for the whole lines: a newline never splits a UTF-8 character, so when they are
+    // valid every one of them is too, and lines are decoded straight from the chunk. (The
+    // unfinished line may end inside a character: it is checked once it is whole.)
+    const whole = chunk.lastIndexOf(LF) + 1;
+    const valid = isUtf8(whole === chunk.length ? chunk : chunk.subarray(0, whole));
     // The lines of one read are observed together; one clock reading for them all.
     this.observedAt = nowNano();
     const scanner = this.lineScanner;
@@ -488,15 +501,9 @@ export class FileTailSource {
         pos = nl + 1;
       }
       if (runFrom >= 0) await this.writeRun(t, scanner, lines, chunk, runFrom, lines.count, runStart, chunkStart, signal);
-      this.hold(t, chunk.subarray(pos));
-      pos = chunk.length;
     }
-    while (pos < chunk.length) {
+    while (pos < whole) {
       const nl = chunk.indexOf(LF, pos);
-      if (nl < 0) {
-        this.hold(t, chunk.subarray(pos));
-        break;
-      }
       if (valid && t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (t.lineStart !== 0 || chunk[pos] !== 0xef)) {
         this.endWholeLine(t, chunk, pos, nl, chunkStart + nl + 1);
       } else {
@@ -506,6 +513,10 @@ export class FileTailSource {
       if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
     }
     if (this.hasPending(t)) await this.emit(t, signal);
+    const rest = chunk.length - whole;
+    if (rest > 0 && rest <= carryUpTo && t.heldBytes === 0 && t.overflow === 0) return rest;
+    this.hold(t, chunk.subarray(whole));
+    return 0;
   }
 
   /** Keeps the start of an unfinished line, up to the limit; counts the rest. */
