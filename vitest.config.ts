@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**'],
     // One Kafka broker for the whole run, shared by all files.
     globalSetup: ['test/harness/kafka.ts'],
-    // kafkajs reads LZ4 batches (Pharos's default codec) in every test process, also through a bare kafkajs client.
+    // kafkajs reads LZ4 batches (kafka.compression: lz4) in every test process, also through a bare kafkajs client.
     setupFiles: ['core/kafka/lz4.ts'],
     // Forks, not threads: process-wide state (env, signal and exit handlers, native addons) stays per test file.
     pool: 'forks',

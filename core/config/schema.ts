@@ -233,10 +233,12 @@ export const configSchema = z.strictObject({
       /** Partitions of topics Pharos creates itself. */
       partitions: z.number().int().min(1).max(1024).default(3),
       /**
-       * Compression of produced record batches. lz4: the broker validates a batch in a fraction of
-       * gzip's time (core/kafka/lz4.ts); gzip: ~40% fewer bytes on the wire and on disk; none.
+       * Compression of produced record batches. gzip: ~40% fewer bytes on the wire and on disk
+       * than lz4, and any consumer reads it; lz4: the broker validates a batch in a fraction of
+       * gzip's time (shorter sends, core/kafka/lz4.ts); the collector's throughput is the same
+       * with either (`npm run bench:collector`, BENCH_COMPRESSION). none.
        */
-      compression: z.enum(['lz4', 'gzip', 'none']).default('lz4'),
+      compression: z.enum(['gzip', 'lz4', 'none']).default('gzip'),
       /**
        * gzip level, 1 (fastest) to 9 (smallest). On log text level 1 costs about a quarter of level
        * 6's CPU for a few percent more bytes, and the collector runs on every host, where CPU is scarce.

@@ -8,7 +8,7 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions, type logCreator } 
 import type { PharosConfig } from '../config/schema.js';
 import { PharosError } from '../errors.js';
 import type { Logger } from '../log.js';
-// Registers kafkajs's LZ4 codec: every consumer reads what Pharos's producers write by default.
+// Registers kafkajs's LZ4 codec: every consumer reads LZ4 batches, Pharos's (kafka.compression: lz4) and other producers'.
 import './lz4.js';
 
 type ReadFile = (path: string) => string;
