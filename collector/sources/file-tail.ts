@@ -456,10 +456,6 @@ export class FileTailSource {
       await setImmediate();
     }
     if (carried > 0) this.hold(t, this.buf.subarray(0, carried));
-    // Records go to the sink in batches of max_records as they fill, and the rest once the file
-    // is read to its end (not at the end of each read: the sink took 1,526 small entries in
-    // `npm run bench:collector`, and a pass cut short by its budget left batches a quarter full).
-    if (this.hasPending(t) && (t.readOffset >= size || signal.aborted)) await this.emit(t, signal);
     if (t.readOffset < size) return true;
     // Gone from every matching path and read to its end, one poll after we noticed: writers have moved on.
     const { orphanedAt } = t;
@@ -516,6 +512,11 @@ export class FileTailSource {
       pos = nl + 1;
       if ((t.pending?.count ?? 0) >= this.opts.maxBatchRecords) await this.emit(t, signal);
     }
+    // Handed over after every read: a stop aborts reading at the next chunk, and what was read
+    // and handed over is still delivered by the sink's final flush. (Handing over only once a
+    // file was read to its end made fuller batches, but a stop then refused a whole pass of
+    // read lines; with the file rotated while the collector was down, test/chaos lost them.)
+    if (this.hasPending(t)) await this.emit(t, signal);
     const rest = chunk.length - whole;
     if (rest > 0 && rest <= carryUpTo && t.heldBytes === 0 && t.overflow === 0) return rest;
     this.hold(t, chunk.subarray(whole));
@@ -593,8 +594,8 @@ export class FileTailSource {
   }
 
   private pendingFor(t: TailedFile): EncodedLogsBuilder {
-    // Sized for a whole pass of short lines (records are ~1.7× their lines): growing copies everything written so far.
-    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_BUDGET_BYTES * 2));
+    // Sized for a full read chunk of short lines: growing copies everything written so far.
+    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2));
   }
 
   /**
