@@ -95,6 +95,11 @@ export class CheckpointStore {
     this.changed();
   }
 
+  /** Every file's checkpoint: at start, a source looks for its files rotated away while the collector was down. */
+  list(): Array<[string, FileCheckpoint]> {
+    return [...this.entries];
+  }
+
   /** Sequence numbers continue per path, so a rotated-in file does not reuse its predecessor's. */
   nextSeqForPath(path: string): number {
     let seq = 0;

@@ -345,6 +345,27 @@ describe('file tail: files', () => {
     expect(second.bodies()).toEqual(lines(20, 30));
   });
 
+  test('a file rotated while the collector was down: its lines after the checkpoint are read from the rotated name, then the new file; every line once, sequence continued', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
+    const file = join(dir, 'app.log');
+    writeFileSync(file, text(lines(0, 50)));
+    const first = await tail(dir, { include: [file] });
+    await until('50 lines', () => first.records.length === 50);
+    await first.stop();
+    // While stopped: more lines, then rotation by rename and create, then lines in the new file.
+    appendFileSync(file, text(lines(50, 80)));
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, text(lines(80, 100)));
+    const second = await tail(dir, { include: [file] });
+    await until('50 lines', () => second.records.length === 50);
+    expect(second.bodies()).toEqual(lines(50, 100));
+    expect(second.records.map((r) => r.attributes['pharos.seq'])).toEqual(lines(50, 100).map((_, i) => 50 + i));
+    expect(new Set(second.records.map((r) => r.attributes['log.file.path']))).toEqual(new Set([file]));
+    // Nothing more arrives: the rotated file is closed after its end, not read again.
+    await second.caughtUp(file);
+    expect(second.records).toHaveLength(50);
+  });
+
   test('start_at end remembers a silent file: lines written while stopped are read at restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pharos-tail-'));
     const file = join(dir, 'quiet.log');

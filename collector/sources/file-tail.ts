@@ -280,6 +280,8 @@ export class FileTailSource {
         }
       }
     }
+    // Before the files found at the paths: a file that replaced one rotated away follows it.
+    if (first) await this.resumeRotatedAway(found);
     for (const [id, path] of found) {
       if (this.files.has(id)) continue;
       const retryAt = this.openFailures.get(id);
@@ -292,10 +294,48 @@ export class FileTailSource {
     filesWatched(this.opts.telemetry, this.files.size);
   }
 
-  private async add(id: string, path: string, firstSweep: boolean): Promise<void> {
+  /**
+   * Files rotated away while the collector was down: the checkpoint of one of this input's paths
+   * whose file is no longer at a matching path, found again by device and inode under a rotated
+   * name beside it (`app.log.1`, `app.log-20261206`) with lines past the checkpoint. It is read
+   * from there to its end under its old path and sequence, before the file now at the path (the
+   * rotation's successor). Without this, the lines written between the last checkpoint and the
+   * rotation were lost: test/chaos, whose restart overlaps a rotation, lost ~800 when the
+   * collector happened to start after the rename.
+   */
+  private async resumeRotatedAway(found: Map<string, string>): Promise<void> {
+    const ours = (p: string) => this.globs.include.some((g) => g.match(p)) && !this.globs.exclude(p);
+    const byDir = new Map<string, Array<[string, FileCheckpoint]>>();
+    for (const [id, cp] of this.opts.checkpoints.list()) {
+      if (found.has(id) || this.files.has(id) || !ours(cp.path)) continue;
+      const dir = dirname(cp.path);
+      byDir.set(dir, [...(byDir.get(dir) ?? []), [id, cp]]);
+    }
+    for (const [dir, checkpoints] of byDir) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const [id, cp] of checkpoints) {
+        const base = basename(cp.path);
+        for (const name of names) {
+          if (name === base || !name.startsWith(base)) continue;
+          const at = join(dir, name);
+          const st = await stat(at, { bigint: true }).catch(() => undefined);
+          if (!st?.isFile() || `${st.dev}:${st.ino}` !== id || Number(st.size) <= cp.offset) continue;
+          if (!this.opts.checkpoints.claim(id, this.id)) break;
+          await this.add(id, cp.path, false, at);
+          const t = this.files.get(id);
+          // Not at a matching path: read to its end, then closed, and its successor starts.
+          if (t) t.orphanedAt = this.opts.telemetry.now();
+          break;
+        }
+      }
+    }
+  }
+
+  /** Starts tailing file `id` as `path`; `openAt`: where it is now, when that is a rotated name. */
+  private async add(id: string, path: string, firstSweep: boolean, openAt = path): Promise<void> {
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, 'r');
+      fh = await open(openAt, 'r');
       const st = await fh.stat({ bigint: true });
       if (`${st.dev}:${st.ino}` !== id) {
         // Replaced between the sweep's stat and open: not an error, the next sweep finds the new file.
@@ -364,6 +404,7 @@ export class FileTailSource {
         seq,
         start: how,
         ...(predecessor ? { replaces: predecessor.id } : {}),
+        ...(openAt !== path ? { rotated_to: openAt } : {}),
       });
     } catch (err) {
       await fh?.close().catch(() => {});
