@@ -13,8 +13,10 @@
  * - A file is its identity (device + inode), not its path. A rename inside the globs keeps
  *   tailing the same file; a new inode at a known path is a rotation: the old file is read to its
  *   end (and one more poll, for late writes) before the new one starts, from byte 0, continuing
- *   the path's sequence numbers. A file shorter than the read offset was truncated: read again
- *   from 0. A fingerprint of the first KiB guards against inode reuse across restarts.
+ *   the path's sequence numbers. At start, a file rotated away while the collector was down is
+ *   found again beside its path by its identity and read to its end first. A file shorter than
+ *   the read offset was truncated: read again from 0. A fingerprint of the first KiB guards
+ *   against inode reuse across restarts.
  *
  * Files present at start with no checkpoint begin where `start_at` says; files that appear while
  * running are new content and are read from their beginning (Vector's file source does the same).
