@@ -228,6 +228,9 @@ export class Escalations {
     const fp = rec.fingerprint;
     const t = this.o.clock.setTimer(Math.max(0, rec.nextAtMs - this.o.clock.now()), () => {
       this.timers.delete(fp);
+      // Node's timers keep a monotonic clock that can run a millisecond ahead of the wall clock
+      // the record is kept in (a page 1,999 ms after the last one was seen): never page early by it.
+      if (rec.nextAtMs !== undefined && this.o.clock.now() < rec.nextAtMs) return this.arm(rec);
       void this.serial(fp, async () => {
         const cur = this.records.get(fp);
         if (cur !== rec || rec.acknowledgedBy !== undefined || rec.resolvedAtMs !== undefined) return;
