@@ -516,8 +516,8 @@ export class FileTailSource {
     // One check for the whole lines: a newline never splits a UTF-8 character, so when they are
     // valid every one of them is too, and lines are decoded straight from the chunk. (The
     // unfinished line may end inside a character: it is checked once it is whole.)
-    const whole = chunk.lastIndexOf(LF) + 1;
-    const valid = isUtf8(whole === chunk.length ? chunk : chunk.subarray(0, whole));
+    const linesEnd = chunk.lastIndexOf(LF) + 1;
+    const valid = isUtf8(linesEnd === chunk.length ? chunk : chunk.subarray(0, linesEnd));
     // The lines of one read are observed together; one clock reading for them all.
     this.observedAt = nowNano();
     const scanner = this.lineScanner;
@@ -528,7 +528,7 @@ export class FileTailSource {
       let runStart = 0;
       for (let i = 0; i < lines.count; i++) {
         const nl = lines.ends[i]!;
-        const whole = t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (chunkStart + pos !== 0 || chunk[pos] !== 0xef);
+        const whole = this.isWholeLine(t, chunk, pos, nl, chunkStart);
         if (whole && lines.verdicts[i] !== STRING_PATH) {
           if (runFrom < 0) {
             runFrom = i;
@@ -545,9 +545,9 @@ export class FileTailSource {
       }
       if (runFrom >= 0) await this.writeRun(t, scanner, lines, chunk, runFrom, lines.count, runStart, chunkStart, signal);
     }
-    while (pos < whole) {
+    while (pos < linesEnd) {
       const nl = chunk.indexOf(LF, pos);
-      if (valid && t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (t.lineStart !== 0 || chunk[pos] !== 0xef)) {
+      if (valid && this.isWholeLine(t, chunk, pos, nl, chunkStart)) {
         this.endWholeLine(t, chunk, pos, nl, chunkStart + nl + 1);
       } else {
         this.endLine(t, chunk.subarray(pos, nl), chunkStart + nl + 1);
@@ -560,10 +560,18 @@ export class FileTailSource {
     // file was read to its end made fuller batches, but a stop then refused a whole pass of
     // read lines; with the file rotated while the collector was down, test/chaos lost them.)
     if (this.hasPending(t)) await this.emit(t, signal);
-    const rest = chunk.length - whole;
+    const rest = chunk.length - linesEnd;
     if (rest > 0 && rest <= carryUpTo && t.heldBytes === 0 && t.overflow === 0) return rest;
-    this.hold(t, chunk.subarray(whole));
+    this.hold(t, chunk.subarray(linesEnd));
     return 0;
+  }
+
+  /**
+   * The line at `chunk[pos, nl)` is all there is of it (nothing held from an earlier read), within
+   * the length limit, and not the file's first line with a byte order mark: endWholeLine's case.
+   */
+  private isWholeLine(t: TailedFile, chunk: Buffer, pos: number, nl: number, chunkStart: number): boolean {
+    return t.heldBytes === 0 && t.overflow === 0 && nl - pos <= this.maxLineBytes && (chunkStart + pos !== 0 || chunk[pos] !== 0xef);
   }
 
   /** Keeps the start of an unfinished line, up to the limit; counts the rest. */

@@ -29,7 +29,6 @@ const ATTRIBUTES_AT = 656_384;
 export const MAX_WRITTEN_ATTRIBUTES = 4096;
 const RECORD_ENDS_AT = 660_480;
 const RECORDS_AT = 922_624;
-const RECORDS_BYTES = 1_048_576;
 
 const LF = 0x0a;
 const AT = 0x40;
@@ -106,9 +105,8 @@ export class LineScanner {
    * where maps and per-letter lists cost 30 ns a position.
    */
   private readonly secretsByPair: Array<readonly Uint8Array[] | undefined> = new Array(65_536);
-  private readonly upperByPair: Array<readonly Uint8Array[] | undefined> = new Array(65_536);
-  /** The verdict of each upper-case level word, by the word's bytes. */
-  private readonly upperVerdicts = new Map<Uint8Array, number>();
+  /** Upper-case level words, with the verdict each stands for. */
+  private readonly upperByPair: Array<ReadonlyArray<{ word: Uint8Array; verdict: number }> | undefined> = new Array(65_536);
   private readonly atIsSecret: boolean;
   private readonly level = bytesOf(LEVEL_ANCHOR);
 
@@ -156,10 +154,8 @@ export class LineScanner {
     for (const w of UPPER_LEVEL_WORDS) {
       const severity = BY_UPPER_WORD.get(w)!;
       if (!severities.includes(severity)) severities.push(severity);
-      const word = bytesOf(w);
       const key = (w.charCodeAt(0) << 8) | w.charCodeAt(1);
-      this.upperByPair[key] = [...(this.upperByPair[key] ?? []), word];
-      this.upperVerdicts.set(word, severities.indexOf(severity));
+      this.upperByPair[key] = [...(this.upperByPair[key] ?? []), { word: bytesOf(w), verdict: severities.indexOf(severity) }];
     }
     this.severities = severities;
     // Each verdict's severity fields, for the record writer: a length byte, then the fields.
@@ -252,14 +248,13 @@ export class LineScanner {
   private upperAt(chunk: Uint8Array, p: number, offset: number): number {
     const words = this.upperByPair[(chunk[p]! << 8) | (chunk[p + 1] ?? 0)];
     if (words === undefined || (offset > 0 && isWordByte(chunk[p - 1]!))) return -1;
-    for (let i = 0; i < words.length; i++) {
-      const word = words[i]!;
+    for (const { word, verdict } of words) {
       const end = offset + word.length;
       if (end > SCAN_CHARS || p + word.length > chunk.length) continue;
       let j = 2;
       while (j < word.length && chunk[p + j] === word[j]) j++;
       // The head ends at SCAN_CHARS: a word ending there ends a word, whatever follows.
-      if (j === word.length && (end === SCAN_CHARS || p + j === chunk.length || !isWordByte(chunk[p + j]!))) return this.upperVerdicts.get(word)!;
+      if (j === word.length && (end === SCAN_CHARS || p + j === chunk.length || !isWordByte(chunk[p + j]!))) return verdict;
     }
     return -1;
   }

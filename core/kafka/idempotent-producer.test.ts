@@ -8,8 +8,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { BusMessage } from '../bus/bus.js';
 import { silentLogger } from '../log.js';
-import { createTopics, testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
-import { waitFor } from '../../test/harness/wait.js';
+import { createTopics, readTopic, testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
 import { IdempotentProducer } from './idempotent-producer.js';
 import type { BatchCodec } from './record-batch.js';
 
@@ -29,26 +28,12 @@ interface Read {
 
 /** Everything on `topic`, from the beginning, by kafkajs's consumer. */
 async function readAll(topic: string, expected: number): Promise<Read[]> {
-  const consumer = kafka.consumer({ groupId: uniqueTopic('producer-test-reader'), maxWaitTimeInMs: 100 });
-  const out: Read[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        out.push({ partition, key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', headers });
-      },
-    });
-    await waitFor(`${expected} messages on ${topic}`, () => out.length >= expected, 30_000);
-    // Anything beyond the expected count (a duplicate) would arrive with the same fetches: give it one more round.
-    const offsets = await kafka.admin().fetchTopicOffsets(topic).catch(() => []);
-    const total = offsets.reduce((n, o) => n + Number(o.high), 0);
-    await waitFor(`all ${total} messages read`, () => out.length >= total, 10_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
+  return (await readTopic(kafka, topic, expected)).map(({ partition, message }) => ({
+    partition,
+    key: message.key?.toString() ?? null,
+    value: message.value?.toString() ?? '',
+    headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+  }));
 }
 
 function producer(codec: BatchCodec = 'gzip', retries = 5): IdempotentProducer {

@@ -8,8 +8,7 @@ import { decompressFrame } from 'lz4-napi';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { silentLogger } from '../log.js';
-import { testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
-import { waitFor } from '../../test/harness/wait.js';
+import { readTopic, testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
 import { IdempotentProducer } from './idempotent-producer.js';
 import { lz4Frame } from './lz4.js';
 
@@ -18,19 +17,7 @@ const kafka = new Kafka({ clientId: 'lz4-test', brokers, logLevel: logLevel.NOTH
 const admin = kafka.admin();
 afterAll(() => admin.disconnect());
 
-async function readValues(topic: string, expected: number): Promise<Buffer[]> {
-  const consumer = kafka.consumer({ groupId: uniqueTopic('lz4-reader'), maxWaitTimeInMs: 100 });
-  const out: Buffer[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void out.push(message.value!) });
-    await waitFor(`${expected} messages on ${topic}`, () => out.length >= expected, 30_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
-}
+const readValues = async (topic: string, expected: number): Promise<Buffer[]> => (await readTopic(kafka, topic, expected)).map(({ message }) => message.value!);
 
 describe('LZ4 record batches', () => {
   test('a frame decompresses to its input, across block boundaries and for empty input', async () => {

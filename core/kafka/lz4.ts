@@ -45,26 +45,25 @@ const MIN_COMPRESSED_BYTES = 64;
  * where they lie, without first being joined into one buffer.
  */
 export function lz4Frame(parts: Uint8Array | readonly Uint8Array[], headroom = 0): Buffer {
-  const blocks: Array<{ bytes: Uint8Array; start: number; stored: boolean }> = [];
+  const blocks: Array<{ payload: Uint8Array; stored: boolean }> = [];
   let total = headroom + FRAME_HEADER.length + 4;
   for (const part of parts instanceof Uint8Array ? [parts] : parts) {
     for (let at = 0; at < part.length; at += BLOCK_BYTES) {
       const input = part.subarray(at, Math.min(at + BLOCK_BYTES, part.length));
       // lz4_flex's size-prepended block: 4 bytes of uncompressed size, then the block.
-      const compressed = input.length >= MIN_COMPRESSED_BYTES ? lz4Block.compress(input) : undefined;
-      const block = compressed !== undefined && compressed.length - 4 < input.length ? { bytes: compressed, start: 4, stored: false } : { bytes: input, start: 0, stored: true };
+      const compressed = input.length >= MIN_COMPRESSED_BYTES ? lz4Block.compress(input).subarray(4) : undefined;
+      const block = compressed !== undefined && compressed.length < input.length ? { payload: compressed, stored: false } : { payload: input, stored: true };
       blocks.push(block);
-      total += 4 + block.bytes.length - block.start;
+      total += 4 + block.payload.length;
     }
   }
   const out = Buffer.allocUnsafe(total);
   FRAME_HEADER.copy(out, headroom);
   let p = headroom + FRAME_HEADER.length;
-  for (const { bytes, start, stored } of blocks) {
-    const length = bytes.length - start;
-    out.writeUInt32LE(stored ? (length | STORED) >>> 0 : length, p);
-    out.set(start === 0 ? bytes : bytes.subarray(start), p + 4);
-    p += 4 + length;
+  for (const { payload, stored } of blocks) {
+    out.writeUInt32LE(stored ? (payload.length | STORED) >>> 0 : payload.length, p);
+    out.set(payload, p + 4);
+    p += 4 + payload.length;
   }
   out.writeUInt32LE(0, p); // end mark
   return out;

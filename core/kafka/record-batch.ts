@@ -11,6 +11,7 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { valueLength } from '../bus/bus.js';
 import { crc32c } from './crc32c.js';
 import { lz4Frame } from './lz4.js';
 
@@ -66,15 +67,6 @@ function headerBytes(headers: Record<string, string> | undefined, cache: Map<Rec
   return pairs;
 }
 
-/** Bytes of a message's value, without joining its pieces. */
-function valueBytes(m: RecordInput): number {
-  const pieces = m.valuePieces;
-  if (pieces === undefined) return m.value.length;
-  let n = 0;
-  for (const piece of pieces) n += piece.length;
-  return n;
-}
-
 /** Where each record's fields go: its body size (the record's length prefix) and value size. */
 interface RecordsLayout {
   readonly total: number;
@@ -90,7 +82,7 @@ function layout(messages: readonly RecordInput[]): RecordsLayout {
   let total = 0;
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    const value = valueBytes(m);
+    const value = valueLength(m);
     let body = 1 + 1 + varintSize(i); // attributes, timestamp delta 0, offset delta
     body += m.key === null ? 1 : varintSize(m.key.length) + m.key.length;
     body += varintSize(value) + value;
@@ -105,44 +97,14 @@ function layout(messages: readonly RecordInput[]): RecordsLayout {
 }
 
 /**
- * Writes the records part of a batch, uncompressed, at `out[at]`: every record stamped with the
+ * The records part of a batch as consecutive parts: each value's pieces where they lie, and
+ * everything around them written into one small buffer. Every record is stamped with the
  * batch's first timestamp (delta 0) and its position as offset delta.
  */
-function writeRecords(messages: readonly RecordInput[], l: RecordsLayout, out: Buffer, at: number): void {
-  let p = at;
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]!;
-    p = writeVarint(out, p, l.bodies[i]!);
-    out[p++] = 0; // record attributes: unused
-    out[p++] = 0; // timestamp delta
-    p = writeVarint(out, p, i);
-    if (m.key === null) p = writeVarint(out, p, -1);
-    else {
-      p = writeVarint(out, p, m.key.length);
-      p += m.key.copy(out, p);
-    }
-    p = writeVarint(out, p, l.values[i]!);
-    if (m.valuePieces === undefined) p += m.value.copy(out, p);
-    else for (const piece of m.valuePieces) p += piece.copy(out, p);
-    const headers = headerBytes(m.headers, l.headers);
-    p = writeVarint(out, p, headers.length);
-    for (const [k, v] of headers) {
-      p = writeVarint(out, p, k.length);
-      p += k.copy(out, p);
-      p = writeVarint(out, p, v.length);
-      p += v.copy(out, p);
-    }
-  }
-}
-
-/**
- * The records part of a batch as consecutive parts: each value's pieces where they lie, and
- * everything around them written into one small buffer.
- */
 function recordParts(messages: readonly RecordInput[], l: RecordsLayout): Uint8Array[] {
-  let valueBytes = 0;
-  for (const v of l.values) valueBytes += v;
-  const framing = Buffer.allocUnsafe(l.total - valueBytes);
+  let values = 0;
+  for (const v of l.values) values += v;
+  const framing = Buffer.allocUnsafe(l.total - values);
   const parts: Uint8Array[] = [];
   let p = 0;
   let from = 0;
@@ -172,6 +134,15 @@ function recordParts(messages: readonly RecordInput[], l: RecordsLayout): Uint8A
   }
   parts.push(framing.subarray(from, p));
   return parts;
+}
+
+/** The records part of a batch, uncompressed, written at `out[at]`. */
+function writeRecords(messages: readonly RecordInput[], l: RecordsLayout, out: Buffer, at: number): void {
+  let p = at;
+  for (const part of recordParts(messages, l)) {
+    out.set(part, p);
+    p += part.length;
+  }
 }
 
 /** The records part of a batch, uncompressed. */

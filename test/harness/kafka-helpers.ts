@@ -1,7 +1,8 @@
 /** What tests use to reach the run's shared Kafka broker (started by test/harness/kafka.ts). */
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { inject } from 'vitest';
+import { waitFor } from './wait.js';
 
 export function testBrokers(): string[] {
   const provided = inject('kafkaBrokers');
@@ -47,4 +48,28 @@ export function isolatedKafkaEnv(prefix: string, brokers: string[] = testBrokers
     PHAROS_PIPELINE__WAREHOUSE__GROUP_ID: uniqueTopic(`${prefix}-warehouse`),
     PHAROS_ALERTS__LEADER_GROUP: uniqueTopic(`${prefix}-alerts-leader`),
   };
+}
+
+/**
+ * Everything on `topic` from the beginning, by a kafkajs consumer of a group of its own: at
+ * least `expected` messages, then whatever else the topic holds (a duplicate arrives with the
+ * same fetches), in each partition's order.
+ */
+export async function readTopic(kafka: Kafka, topic: string, expected: number): Promise<Array<{ partition: number; message: KafkaMessage }>> {
+  const consumer = kafka.consumer({ groupId: uniqueTopic('test-reader'), maxWaitTimeInMs: 100 });
+  const out: Array<{ partition: number; message: KafkaMessage }> = [];
+  await consumer.connect();
+  const admin = kafka.admin();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ partition, message }) => void out.push({ partition, message }) });
+    await waitFor(`${expected} messages on ${topic}`, () => out.length >= expected, 30_000);
+    const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
+    const total = offsets.reduce((n, o) => n + Number(o.high), 0);
+    await waitFor(`all ${total} messages read`, () => out.length >= total, 10_000);
+  } finally {
+    await consumer.disconnect();
+    await admin.disconnect().catch(() => {});
+  }
+  return out;
 }
