@@ -5,6 +5,9 @@
  * kcat's. BENCH_LINES (default 500,000) 200-byte lines; BENCH_CPU_PROF=DIR profiles the collector
  * run. The collector runs with its defaults; to compare settings: BENCH_COMPRESSION (lz4, gzip,
  * none), BENCH_BATCH and BENCH_BATCH_BYTES (batch.max_records, max_bytes), BENCH_NODE_FLAGS.
+ * BENCH_COMPARE="NAME=VALUE ..." adds a second collector run to every round, with those
+ * variables set (`BENCH_COMPARE="BENCH_COMPRESSION=lz4"`): two settings compared in one run, on
+ * the same broker at the same moment, where figures of separate runs differ by the machine's mood.
  *
  * The machine is small and noisy (kcat alone has ranged 170k–1.3M lines/s between runs), so the
  * two take turns BENCH_RUNS times (default 5), each on a topic of its own, and the figures are
@@ -77,10 +80,23 @@ async function bundleCollectorRun(): Promise<string> {
   return outfile;
 }
 
-async function pharos(broker: string, topic: string, file: string, bytes: number): Promise<Figures> {
+/** BENCH_COMPARE's variables, or undefined. */
+function compareEnv(): Record<string, string> | undefined {
+  const spec = process.env.BENCH_COMPARE?.trim();
+  if (!spec) return undefined;
+  return Object.fromEntries(
+    spec.split(/\s+/).map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`BENCH_COMPARE: "${pair}" is not NAME=VALUE`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
+async function pharos(broker: string, topic: string, file: string, bytes: number, env?: Record<string, string>): Promise<Figures> {
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the collector run there (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...prof, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -128,23 +144,29 @@ const broker = await LocalBroker.start({
 });
 try {
   const address = broker.brokers[0]!;
-  const runs: { kcat: Figures[]; pharos: Figures[] } = { kcat: [], pharos: [] };
+  const variant = compareEnv();
+  const runs: { kcat: Figures[]; pharos: Figures[]; variant: Figures[] } = { kcat: [], pharos: [], variant: [] };
   for (let i = 0; i <= RUNS; i++) {
     await createTopic(broker.brokers, `bench.kcat.${i}`);
     await createTopic(broker.brokers, `bench.pharos.${i}`);
+    if (variant) await createTopic(broker.brokers, `bench.variant.${i}`);
     const k = await withBrokerCpu(broker.pid, () => kcat(address, `bench.kcat.${i}`, file, bytes));
+    // The variant goes first in odd rounds: neither side always follows kcat.
+    const v1 = variant && i % 2 === 1 ? await withBrokerCpu(broker.pid, () => pharos(address, `bench.variant.${i}`, file, bytes, variant)) : undefined;
     const p = await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes));
+    const v = v1 ?? (variant ? await withBrokerCpu(broker.pid, () => pharos(address, `bench.variant.${i}`, file, bytes, variant)) : undefined);
     if (i === 0) {
       console.log(`warm-up round (not counted): kcat ${Math.round(k.lines_per_s).toLocaleString('en')}, pharos ${Math.round(p.lines_per_s).toLocaleString('en')} lines/s`);
       continue;
     }
     runs.kcat.push(k);
     runs.pharos.push(p);
+    if (v) runs.variant.push(v);
   }
   const fmt = (name: string, f: Figures) =>
     `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s`;
   if (RUNS > 1) {
-    for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${fmt('kcat', runs.kcat[i]!)}\n       ${fmt('pharos', runs.pharos[i]!)}`);
+    for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${fmt('kcat', runs.kcat[i]!)}\n       ${fmt('pharos', runs.pharos[i]!)}${variant ? `\n       ${fmt('variant', runs.variant[i]!)}` : ''}`);
     console.log(`median of ${RUNS} runs:`);
   }
   const k = median(runs.kcat);
@@ -153,7 +175,14 @@ try {
   console.log(fmt('pharos', p));
   const ratio = p.lines_per_s / k.lines_per_s;
   console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
-  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k, pharos: p, ratio_rate: ratio, all_runs: runs });
+  const v = variant ? median(runs.variant) : undefined;
+  if (v) {
+    console.log(fmt('variant', v));
+    // Round by round as well as of the medians: the two ran back to back on the same broker.
+    const perRound = runs.variant.map((f, i) => f.lines_per_s / runs.pharos[i]!.lines_per_s);
+    console.log(`variant (${process.env.BENCH_COMPARE}) / pharos: ${(v.lines_per_s / p.lines_per_s).toFixed(2)}× the rate (by round: ${perRound.map((r) => r.toFixed(2)).join(', ')}), variant / kcat: ${(v.lines_per_s / k.lines_per_s).toFixed(2)}×`);
+  }
+  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k, pharos: p, ratio_rate: ratio, ...(v ? { variant: { env: process.env.BENCH_COMPARE, figures: v } } : {}), all_runs: runs });
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();

@@ -61,7 +61,7 @@ export class KafkaBus implements Bus {
   }
 
   async producer(): Promise<BusProducer> {
-    const producer = new IdempotentProducer(this.kafka, { codec: this.options.compression ?? 'gzip', gzipLevel: this.options.compressionLevel ?? 1, log: this.log });
+    const producer = new IdempotentProducer(this.kafka, { codec: this.options.compression ?? 'lz4', gzipLevel: this.options.compressionLevel ?? 1, log: this.log });
     await this.untilBrokerAnswers('connecting the producer', () => producer.connect());
     const close = async () => producer.close();
     this.closers.push(close);
