@@ -7,8 +7,10 @@
  * line, 1.7–3.4 ns a character), severity detection and the body strings they need were ~350 ms
  * of the collector's ~1.1 s main thread in `npm run bench:collector`. The SIMD scan in
  * line-scan.wat reports, 16 bytes at a time, the few positions that can matter (newlines, '@',
- * '[', '<', non-ASCII bytes, and the starts of three-byte prefixes of the words), and the checks
- * below look only there. Every verdict equals what the string functions decide for the line
+ * '[', '<', non-ASCII bytes, and the starts of three-byte prefixes of the words), and its
+ * classifier checks only there, against word tables this file writes into the module's memory.
+ * (The checks were JavaScript until they were the largest item of the scan in the profile:
+ * ~30 ns a position, three positions a line on the bench's lines.) Every verdict equals what the string functions decide for the line
  * (line-scan.test.ts compares them); where it cannot be sure it says "string path".
  */
 import { BY_UPPER_WORD, LEVEL_ANCHOR, SCAN_CHARS, UPPER_LEVEL_WORDS, UNSPECIFIED, type Severity } from '../transforms/severity.js';
@@ -21,7 +23,6 @@ export const MAX_SCAN_BYTES = 65_536;
 const PREFIXES_AT = 128;
 const OBSERVED_AT = 256;
 const INPUT_AT = 512;
-const POSITIONS_AT = 66_560;
 const LINE_ENDS_AT = 328_704;
 const VERDICTS_AT = 590_848;
 const ATTRIBUTES_AT = 656_384;
@@ -29,11 +30,15 @@ const ATTRIBUTES_AT = 656_384;
 export const MAX_WRITTEN_ATTRIBUTES = 4096;
 const RECORD_ENDS_AT = 660_480;
 const RECORDS_AT = 922_624;
+const LEVEL_AT = 288;
+const SECRET_PAIRS_AT = 2_031_616;
+const UPPER_PAIRS_AT = 2_162_688;
+const WORDS_AT = 2_293_760;
+const WORDS_BYTES = 8_192;
 
-const LF = 0x0a;
-const AT = 0x40;
-const LEFT_BRACKET = 0x5b;
-const LESS_THAN = 0x3c;
+
+// line-scan.wat has the head's length written into it.
+if (SCAN_CHARS !== 200) throw new Error(`line scan: line-scan.wat's head is 200 bytes, severity.ts's SCAN_CHARS is ${SCAN_CHARS}`);
 
 /** The module, compiled once per process; null where this runtime cannot run it (no SIMD). */
 let compiled: WebAssembly.Module | null | undefined;
@@ -60,9 +65,58 @@ export interface WrittenRecordsSink {
   addWritten(bytes: Uint8Array, ends: Uint32Array, count: number): void;
 }
 
-const isWordByte = (b: number): boolean => (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f;
-const lower = (b: number): number => (b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
 const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+/** Longest word the classifier matches: one 16-byte vector. */
+const MAX_WORD_BYTES = 16;
+const ENTRY_BYTES = 2 + 3 * MAX_WORD_BYTES;
+
+interface WordEntry {
+  readonly word: Uint8Array;
+  readonly verdict: number;
+  /** Letters match in either case (the word is lower case). */
+  readonly anyCase: boolean;
+}
+
+/** A word-list entry of line-scan.wat: length, verdict, the word, its case bits, its length mask. */
+function writeEntry(into: Uint8Array, at: number, { word, verdict, anyCase }: WordEntry): void {
+  into[at] = word.length;
+  into[at + 1] = verdict;
+  into.fill(0, at + 2, at + ENTRY_BYTES);
+  into.set(word, at + 2);
+  for (let j = 0; j < word.length; j++) {
+    const b = word[j]!;
+    if (anyCase && b >= 0x61 && b <= 0x7a) into[at + 2 + MAX_WORD_BYTES + j] = 0x20;
+    into[at + 2 + 2 * MAX_WORD_BYTES + j] = 0xff;
+  }
+}
+
+/**
+ * line-scan.wat's word tables: for each first-two-byte pair, the offset of its word list in the
+ * word area (a 0 length ends a list).
+ */
+function writeWordTables(memory: WebAssembly.Memory, secretWords: readonly Uint8Array[], upperWords: ReadonlyArray<{ word: Uint8Array; verdict: number }>): void {
+  const words = new Uint8Array(memory.buffer, WORDS_AT, WORDS_BYTES);
+  let at = 1; // offset 0 stands for "no list"
+  const pairOf = (w: Uint8Array) => (w[0]! << 8) | w[1]!;
+  const table = (tableAt: number, entries: readonly WordEntry[]) => {
+    const pairs = new DataView(memory.buffer, tableAt, 2 * 65_536);
+    const byPair = new Map<number, WordEntry[]>();
+    for (const e of entries) byPair.set(pairOf(e.word), [...(byPair.get(pairOf(e.word)) ?? []), e]);
+    for (const [pair, list] of byPair) {
+      if (at + list.length * ENTRY_BYTES + 1 > WORDS_BYTES) throw new RangeError('line scan: the words do not fit the word area');
+      pairs.setUint16(2 * pair, at, true);
+      for (const e of list) {
+        writeEntry(words, at, e);
+        at += ENTRY_BYTES;
+      }
+      words[at++] = 0;
+    }
+  };
+  // Secret words by their (lower-case) pair: the classifier lower-cases the input's pair.
+  table(SECRET_PAIRS_AT, secretWords.map((word) => ({ word, verdict: 0, anyCase: true })));
+  table(UPPER_PAIRS_AT, upperWords.map((e) => ({ ...e, anyCase: false })));
+}
 
 /** Nibble tables of line-scan.wat's eight buckets: which buckets each of three bytes may belong to. */
 class BucketTables {
@@ -90,31 +144,22 @@ export class LineScanner {
   /** What a verdict's index stands for: 0 is no severity. */
   readonly severities: readonly Severity[];
   private readonly input: Uint8Array;
-  private readonly positions: Uint32Array;
   private readonly lineEnds: Int32Array;
   private readonly verdicts: Int8Array;
   private readonly memory: WebAssembly.Memory;
   private readonly run: (len: number) => number;
+  private readonly classify: (positions: number, len: number, atIsSecret: number) => number;
   private readonly records: (from: number, to: number, start: number, seq: number, attributesLength: number, timed: number) => number;
   /** What the record writer's attribute and observed-time areas hold now. */
   private writtenAttributes: Uint8Array | undefined;
   private writtenObserved = -1n;
-  /**
-   * Words by their first two bytes (`b0 << 8 | b1`, lower case for the secret words), as bytes:
-   * a reported position is checked against only the words it could start. Two flat lookups,
-   * where maps and per-letter lists cost 30 ns a position.
-   */
-  private readonly secretsByPair: Array<readonly Uint8Array[] | undefined> = new Array(65_536);
-  /** Upper-case level words, with the verdict each stands for. */
-  private readonly upperByPair: Array<ReadonlyArray<{ word: Uint8Array; verdict: number }> | undefined> = new Array(65_536);
-  private readonly atIsSecret: boolean;
-  private readonly level = bytesOf(LEVEL_ANCHOR);
+  private readonly atIsSecret: number;
 
   /** Undefined where WebAssembly SIMD is missing or a word is one the scan cannot find: callers keep the string path. */
   static create(options: LineScannerOptions): LineScanner | undefined {
     const words = options.secretWords ?? [];
     const printable = /^[\x21-\x7e]+$/;
-    if (words.some((w) => !printable.test(w) || (w.length < 3 && w !== '@') || w !== w.toLowerCase())) return undefined;
+    if (words.some((w) => !printable.test(w) || (w.length < 3 && w !== '@') || w.length > MAX_WORD_BYTES || w !== w.toLowerCase())) return undefined;
     compiled ??= compile();
     return compiled === null ? undefined : new LineScanner(new WebAssembly.Instance(compiled), words);
   }
@@ -123,9 +168,9 @@ export class LineScanner {
     const memory = (this.memory = instance.exports.memory as WebAssembly.Memory);
     this.run = instance.exports.scan as (len: number) => number;
     this.records = instance.exports.records as LineScanner['records'];
+    this.classify = instance.exports.classify as LineScanner['classify'];
     // The memory never grows, so these views stay valid.
     this.input = new Uint8Array(memory.buffer, INPUT_AT, MAX_SCAN_BYTES);
-    this.positions = new Uint32Array(memory.buffer, POSITIONS_AT, MAX_SCAN_BYTES);
     this.lineEnds = new Int32Array(memory.buffer, LINE_ENDS_AT, MAX_SCAN_BYTES);
     this.verdicts = new Int8Array(memory.buffer, VERDICTS_AT, MAX_SCAN_BYTES);
 
@@ -144,19 +189,15 @@ export class LineScanner {
     tables.add(7, LEVEL_ANCHOR, true);
     new Uint8Array(memory.buffer, 0, 96).set(tables.bytes);
 
-    for (const w of words) {
-      if (w.length < 3) continue;
-      const key = (w.charCodeAt(0) << 8) | w.charCodeAt(1);
-      this.secretsByPair[key] = [...(this.secretsByPair[key] ?? []), bytesOf(w)];
-    }
-    this.atIsSecret = words.includes('@');
+    this.atIsSecret = words.includes('@') ? 1 : 0;
     const severities: Severity[] = [UNSPECIFIED];
-    for (const w of UPPER_LEVEL_WORDS) {
+    const upperWords = UPPER_LEVEL_WORDS.map((w) => {
       const severity = BY_UPPER_WORD.get(w)!;
       if (!severities.includes(severity)) severities.push(severity);
-      const key = (w.charCodeAt(0) << 8) | w.charCodeAt(1);
-      this.upperByPair[key] = [...(this.upperByPair[key] ?? []), { word: bytesOf(w), verdict: severities.indexOf(severity) }];
-    }
+      return { word: bytesOf(w), verdict: severities.indexOf(severity) };
+    });
+    writeWordTables(memory, words.filter((w) => w.length >= 3).map(bytesOf), upperWords);
+    writeEntry(new Uint8Array(memory.buffer, LEVEL_AT, ENTRY_BYTES), 0, { word: bytesOf(LEVEL_ANCHOR), verdict: 0, anyCase: true });
     this.severities = severities;
     // Each verdict's severity fields, for the record writer: a length byte, then the fields.
     const prefixes = new Uint8Array(memory.buffer, PREFIXES_AT, 128);
@@ -171,37 +212,8 @@ export class LineScanner {
   scan(chunk: Uint8Array): ScannedLines {
     if (chunk.length > MAX_SCAN_BYTES) throw new RangeError(`line scan: ${chunk.length} bytes, at most ${MAX_SCAN_BYTES}`);
     this.input.set(chunk);
-    const n = this.run(chunk.length);
-    const positions = this.positions;
-    const ends = this.lineEnds;
-    const verdicts = this.verdicts;
-    let count = 0;
-    let lineStart = 0;
-    let toString = false;
-    let upper = -1;
-    for (let i = 0; i < n; i++) {
-      const p = positions[i]!;
-      const c = chunk[p]!;
-      if (c === LF) {
-        ends[count] = p;
-        verdicts[count++] = toString ? STRING_PATH : upper < 0 ? 0 : upper;
-        lineStart = p + 1;
-        toString = false;
-        upper = -1;
-        continue;
-      }
-      if (toString) continue;
-      const head = p - lineStart < SCAN_CHARS;
-      if (c === AT) toString = this.atIsSecret;
-      // Non-ASCII in the head: its characters are no longer its bytes. A bracket: a marked level.
-      else if (c >= 0x80 || c === LEFT_BRACKET || c === LESS_THAN) toString = head;
-      else if (this.secretAt(chunk, p)) toString = true;
-      else if (head) {
-        if ((c | 0x20) === 0x6c && this.matchesAnyCase(chunk, p, this.level)) toString = true;
-        else if (upper < 0) upper = this.upperAt(chunk, p, p - lineStart);
-      }
-    }
-    return { count, ends, verdicts };
+    const count = this.classify(this.run(chunk.length), chunk.length, this.atIsSecret);
+    return { count, ends: this.lineEnds, verdicts: this.verdicts };
   }
 
   /**
@@ -228,34 +240,5 @@ export class LineScanner {
     const ends = new Uint32Array(buffer, RECORD_ENDS_AT, count);
     sink.addWritten(new Uint8Array(buffer, RECORDS_AT, ends[count - 1]!), ends, count);
     return count;
-  }
-
-  private secretAt(chunk: Uint8Array, p: number): boolean {
-    const words = this.secretsByPair[(lower(chunk[p]!) << 8) | lower(chunk[p + 1] ?? 0)];
-    if (words === undefined) return false;
-    for (let i = 0; i < words.length; i++) if (this.matchesAnyCase(chunk, p, words[i]!)) return true;
-    return false;
-  }
-
-  /** `word` (lower case) at `p`, in any case. */
-  private matchesAnyCase(chunk: Uint8Array, p: number, word: Uint8Array): boolean {
-    if (p + word.length > chunk.length) return false;
-    for (let j = 0; j < word.length; j++) if (lower(chunk[p + j]!) !== word[j]) return false;
-    return true;
-  }
-
-  /** The verdict of an upper-case level word at `p` (`offset` into its line) as a whole word in the head, or -1. */
-  private upperAt(chunk: Uint8Array, p: number, offset: number): number {
-    const words = this.upperByPair[(chunk[p]! << 8) | (chunk[p + 1] ?? 0)];
-    if (words === undefined || (offset > 0 && isWordByte(chunk[p - 1]!))) return -1;
-    for (const { word, verdict } of words) {
-      const end = offset + word.length;
-      if (end > SCAN_CHARS || p + word.length > chunk.length) continue;
-      let j = 2;
-      while (j < word.length && chunk[p + j] === word[j]) j++;
-      // The head ends at SCAN_CHARS: a word ending there ends a word, whatever follows.
-      if (j === word.length && (end === SCAN_CHARS || p + j === chunk.length || !isWordByte(chunk[p + j]!))) return verdict;
-    }
-    return -1;
   }
 }
