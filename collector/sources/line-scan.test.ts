@@ -119,6 +119,18 @@ describe('line scan', () => {
     expect(() => s.scan(Buffer.alloc(MAX_SCAN_BYTES + 1))).toThrow(RangeError);
   });
 
+  it('is not offered for words it cannot match in one vector (over 16 bytes) or cannot find', () => {
+    expect(LineScanner.create({ secretWords: ['a_secret_word_of_20b'] })).toBeUndefined();
+    expect(LineScanner.create({ secretWords: ['ab'] })).toBeUndefined();
+    expect(LineScanner.create({ secretWords: ['token', 'sixteen_bytes_ok'] })).toBeDefined();
+  });
+
+  it('matches a 16-byte word whole, and not a line holding one byte less of it', () => {
+    const s = LineScanner.create({ secretWords: ['sixteen_bytes_ok'] })!;
+    const r = s.scan(Buffer.from('a sixteen_bytes_ok\nINFO sixteen_bytes_o\n'));
+    expect([...r.verdicts.subarray(0, r.count)]).toEqual([STRING_PATH, s.severities.findIndex((v) => v.text === 'INFO')]);
+  });
+
   it('is not offered where configured patterns need the line itself', () => {
     const redactor = createRedactor({ ...defaults, patterns: [{ name: 'ids', regex: 'id-\\d+', replacement: '[ID]', ignore_case: false }] })!;
     expect(redactor.cleanWithout).toBeUndefined();
