@@ -78,11 +78,27 @@ export interface IdempotentProducerOptions {
   retry?: { retries: number; initialMs: number; maxMs: number };
 }
 
+/** One record batch of a partition's messages. */
+interface SubBatch {
+  messages: BusMessage[];
+  batch: UnsealedBatch;
+}
+
+/**
+ * A partition's messages, as one record batch or, when that would pass what a broker takes in
+ * one batch, several: a Produce request carries one batch per partition, so they go in turns.
+ */
 interface Part {
   partition: number;
-  messages: BusMessage[];
-  batch: Promise<UnsealedBatch>;
+  batches: Promise<SubBatch[]>;
 }
+
+/**
+ * Largest record batch built, compressed bytes: a broker refuses larger ones (message.max.bytes,
+ * 1 MiB + 12 by default) and a larger send is split. LZ4 batches are ~1.7× gzip's, and a
+ * 15 MB send that fit gzipped did not fit in LZ4 (`npm run bench:warehouse`).
+ */
+export const MAX_BATCH_BYTES = 1_000_000;
 
 interface Prepared extends PreparedSend {
   readonly parts: Promise<Part[]>;
@@ -156,10 +172,13 @@ export class IdempotentProducer implements BusProducer {
           count,
         );
       }
-      const { left, failure } = await this.sendParts(topic, parts, metadata);
-      // Only what is left goes again: a partition acknowledged here is never sent twice.
-      parts = left;
-      if (failure) throw failure;
+      // One request per turn; a partition split into several batches sends the next in the next turn.
+      while (parts.length > 0) {
+        const { left, failure } = await this.sendParts(topic, parts, metadata);
+        // Only what is left goes again: a batch acknowledged here is never sent twice.
+        parts = left;
+        if (failure) throw failure;
+      }
     });
   }
 
@@ -199,7 +218,8 @@ export class IdempotentProducer implements BusProducer {
     await Promise.all(
       [...byLeader].map(async ([leader, list]) => {
         try {
-          const sealed = await Promise.all(list.map(async (p) => ({ partition: p.partition, batch: sealBatch(await p.batch, producerId, epoch, this.sequences.get(`${topic}/${p.partition}`) ?? 0) })));
+          const batches = await Promise.all(list.map((p) => p.batches));
+          const sealed = list.map((p, i) => ({ partition: p.partition, batch: sealBatch(batches[i]![0]!.batch, producerId, epoch, this.sequences.get(`${topic}/${p.partition}`) ?? 0) }));
           const broker = await this.cluster.findBroker({ nodeId: leader });
           let results: PartitionResult[];
           try {
@@ -208,12 +228,14 @@ export class IdempotentProducer implements BusProducer {
             if ((err as Error).name === 'KafkaJSConnectionClosedError') await broker.disconnect().catch(() => {});
             throw err;
           }
-          for (const part of list) {
+          for (const [i, part] of list.entries()) {
             const code = results.find((r) => r.partition === part.partition)?.errorCode ?? 13; /* NETWORK_EXCEPTION: no answer for it */
             if (code === 0 || code === DUPLICATE_SEQUENCE_NUMBER) {
+              const [sent, ...rest] = batches[i]!;
               const key = `${topic}/${part.partition}`;
-              this.sequences.set(key, ((this.sequences.get(key) ?? 0) + part.messages.length) & SEQUENCE_MASK);
-              for (const m of part.messages) this.delivered.add(m);
+              this.sequences.set(key, ((this.sequences.get(key) ?? 0) + sent!.messages.length) & SEQUENCE_MASK);
+              for (const m of sent!.messages) this.delivered.add(m);
+              if (rest.length > 0) left.push({ partition: part.partition, batches: Promise.resolve(rest) });
               continue;
             }
             left.push(part);
@@ -246,10 +268,20 @@ export class IdempotentProducer implements BusProducer {
     }
     const now = Date.now();
     return [...groups].map(([partition, list]) => {
-      const batch = buildBatch(list, this.opts.codec, this.opts.gzipLevel, now);
-      batch.catch(() => {});
-      return { partition, messages: list, batch };
+      const batches = this.batches(list, now);
+      batches.catch(() => {});
+      return { partition, batches };
     });
+  }
+
+  /** `messages` as record batches of at most MAX_BATCH_BYTES (a single message's batch may be larger: the broker decides). */
+  private async batches(messages: BusMessage[], now: number): Promise<SubBatch[]> {
+    const batch = await buildBatch(messages, this.opts.codec, this.opts.gzipLevel, now);
+    if (batch.bytes.length <= MAX_BATCH_BYTES || messages.length === 1) return [{ messages, batch }];
+    // Compressed sizes are known only after compressing: halves, until each fits.
+    const mid = messages.length >> 1;
+    const [first, second] = await Promise.all([this.batches(messages.slice(0, mid), now), this.batches(messages.slice(mid), now)]);
+    return [...first, ...second];
   }
 
   private async partitionCount(topic: string): Promise<number> {
