@@ -4,10 +4,11 @@
  * matters: a batch sent again under the same sequence is written once, a producer the broker
  * no longer knows starts over with a new id, and a send repeated by its caller is not written twice.
  */
+import { PassThrough } from 'node:stream';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { BusMessage } from '../bus/bus.js';
-import { silentLogger } from '../log.js';
+import { createLogger, silentLogger } from '../log.js';
 import { createTopics, readTopic, testBrokers, uniqueTopic } from '../../test/harness/kafka-helpers.js';
 import { IdempotentProducer } from './idempotent-producer.js';
 import type { BatchCodec } from './record-batch.js';
@@ -113,6 +114,36 @@ describe('IdempotentProducer on the real broker', () => {
       expect([...sequencesOf(p).values()].reduce((a, b) => a + b, 0)).toBe(big.length + small.length);
     });
   }
+
+  test('a topic that takes smaller batches (max.message.bytes): a refused batch goes again in halves, in order, each message once', async () => {
+    const topic = uniqueTopic('producer-small-topic');
+    await createTopics(brokers, [topic], 1, { 'max.message.bytes': '20000' });
+    const sink = new PassThrough();
+    let logged = '';
+    sink.on('data', (chunk: Buffer) => (logged += chunk.toString('utf8')));
+    const p = new IdempotentProducer(kafka, { codec: 'none', gzipLevel: 1, log: createLogger({ level: 'warn', destination: sink }), retry: { retries: 5, initialMs: 50, maxMs: 500 } });
+    cleanups.push(() => p.close());
+    const refusals = () => logged.split('\n').filter((l) => l.includes('too large for the topic')).map((l) => JSON.parse(l) as { refused_bytes: number; batch_limit_bytes: number });
+    const random = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(Math.random() * 256)));
+    const first = Array.from({ length: 30 }, (_, i) => ({ key: Buffer.from('k'), value: Buffer.concat([Buffer.from(`#${i} `), random(2_000)]) }));
+    const second = Array.from({ length: 30 }, (_, i) => ({ key: Buffer.from('k'), value: Buffer.concat([Buffer.from(`#${30 + i} `), random(2_000)]) }));
+    await p.send(topic, first);
+    // One refusal (the 60 KB batch): its halves were cut under half its size before they went.
+    expect(refusals()).toHaveLength(1);
+    expect(refusals()[0]!.refused_bytes).toBeGreaterThan(60_000);
+    // Learned from it: the next send is cut before it goes, and nothing is refused again (every refusal lowers the limit, and says so).
+    await p.send(topic, second);
+    expect(refusals()).toHaveLength(1);
+    const read = await readTopic(kafka, topic, 60);
+    expect(read.map((r) => r.message.value!.subarray(0, 4).toString().trim())).toEqual([...first, ...second].map((m) => m.value.subarray(0, 4).toString().trim()));
+    expect(read.every((r, i) => r.message.value!.equals([...first, ...second][i]!.value))).toBe(true);
+    expect(sequencesOf(p).get(`${topic}/0`)).toBe(60);
+    // One message larger than the topic takes cannot be cut: the send says why.
+    await expect(p.send(topic, [{ key: Buffer.from('k'), value: random(30_000) }])).rejects.toThrow(/too large|larger/i);
+    await p.send(topic, [message('k', 'after')]);
+    const after = await readTopic(kafka, topic, 61);
+    expect(after.at(-1)!.message.value!.toString()).toBe('after');
+  });
 
   test('a batch sent again under the same sequence (its answer lost) is written once', async () => {
     const { topic, p } = await topicAndProducer('producer-dup', 1);

@@ -65,6 +65,8 @@ function createCluster(kafka: Kafka): KafkajsCluster {
 }
 
 const DUPLICATE_SEQUENCE_NUMBER = 46;
+/** The batch is larger than the topic takes (its max.message.bytes): sent again in halves. */
+const BATCH_TOO_LARGE = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */]);
 /** The broker no longer knows this producer's state: start over with a new producer id. */
 const PRODUCER_STATE_LOST = new Set([45 /* OUT_OF_ORDER_SEQUENCE_NUMBER */, 47 /* INVALID_PRODUCER_EPOCH */, 59 /* UNKNOWN_PRODUCER_ID */]);
 const SEQUENCE_MASK = 0x7fffffff; // sequences wrap at Integer.MAX_VALUE, as the broker's do
@@ -96,7 +98,9 @@ interface Part {
 /**
  * Largest record batch built, compressed bytes: a broker refuses larger ones (message.max.bytes,
  * 1 MiB + 12 by default) and a larger send is split. LZ4 batches are ~1.7× gzip's, and a
- * 15 MB send that fit gzipped did not fit in LZ4 (`npm run bench:warehouse`).
+ * 15 MB send that fit gzipped did not fit in LZ4 (`npm run bench:warehouse`). A topic set to
+ * take less (max.message.bytes) refuses a batch as too large: it is sent again in halves, and
+ * the topic's batches are kept under half the refused size from then on.
  */
 export const MAX_BATCH_BYTES = 1_000_000;
 
@@ -113,6 +117,8 @@ export class IdempotentProducer implements BusProducer {
   /** Messages the broker acknowledged: a retry of the same send skips them. */
   private readonly delivered = new WeakSet<BusMessage>();
   private readonly topics = new Set<string>();
+  /** Largest batch per topic, where a topic refused a smaller one than MAX_BATCH_BYTES. */
+  private readonly batchLimits = new Map<string, number>();
   private connected: Promise<void> | undefined;
   private initializing: Promise<void> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
@@ -230,12 +236,24 @@ export class IdempotentProducer implements BusProducer {
           }
           for (const [i, part] of list.entries()) {
             const code = results.find((r) => r.partition === part.partition)?.errorCode ?? 13; /* NETWORK_EXCEPTION: no answer for it */
+            const [first, ...rest] = batches[i]!;
             if (code === 0 || code === DUPLICATE_SEQUENCE_NUMBER) {
-              const [sent, ...rest] = batches[i]!;
               const key = `${topic}/${part.partition}`;
-              this.sequences.set(key, ((this.sequences.get(key) ?? 0) + sent!.messages.length) & SEQUENCE_MASK);
-              for (const m of sent!.messages) this.delivered.add(m);
+              this.sequences.set(key, ((this.sequences.get(key) ?? 0) + first!.messages.length) & SEQUENCE_MASK);
+              for (const m of first!.messages) this.delivered.add(m);
               if (rest.length > 0) left.push({ partition: part.partition, batches: Promise.resolve(rest) });
+              continue;
+            }
+            if (BATCH_TOO_LARGE.has(code) && first!.messages.length > 1) {
+              // Not a failure: the same messages go again in smaller batches, in order, in the next turn.
+              const limit = Math.max(1, first!.batch.bytes.length >> 1);
+              if (limit < (this.batchLimits.get(topic) ?? MAX_BATCH_BYTES)) {
+                this.batchLimits.set(topic, limit);
+                this.opts.log.warn({ topic, partition: part.partition, refused_bytes: first!.batch.bytes.length, batch_limit_bytes: limit }, 'kafka refused a batch as too large for the topic: sending smaller batches');
+              }
+              const smaller = this.halves(topic, first!.messages, Date.now()).then((split) => [...split, ...rest]);
+              smaller.catch(() => {}); // awaited by the next turn
+              left.push({ partition: part.partition, batches: smaller });
               continue;
             }
             left.push(part);
@@ -268,19 +286,23 @@ export class IdempotentProducer implements BusProducer {
     }
     const now = Date.now();
     return [...groups].map(([partition, list]) => {
-      const batches = this.batches(list, now);
+      const batches = this.batches(topic, list, now);
       batches.catch(() => {});
       return { partition, batches };
     });
   }
 
-  /** `messages` as record batches of at most MAX_BATCH_BYTES (a single message's batch may be larger: the broker decides). */
-  private async batches(messages: BusMessage[], now: number): Promise<SubBatch[]> {
+  /** `messages` as record batches within the topic's limit (a single message's batch may be larger: the broker decides). */
+  private async batches(topic: string, messages: BusMessage[], now: number): Promise<SubBatch[]> {
     const batch = await buildBatch(messages, this.opts.codec, this.opts.gzipLevel, now);
-    if (batch.bytes.length <= MAX_BATCH_BYTES || messages.length === 1) return [{ messages, batch }];
-    // Compressed sizes are known only after compressing: halves, until each fits.
+    if (batch.bytes.length <= (this.batchLimits.get(topic) ?? MAX_BATCH_BYTES) || messages.length === 1) return [{ messages, batch }];
+    return this.halves(topic, messages, now);
+  }
+
+  /** Compressed sizes are known only after compressing: halves, until each fits. */
+  private async halves(topic: string, messages: BusMessage[], now: number): Promise<SubBatch[]> {
     const mid = messages.length >> 1;
-    const [first, second] = await Promise.all([this.batches(messages.slice(0, mid), now), this.batches(messages.slice(mid), now)]);
+    const [first, second] = await Promise.all([this.batches(topic, messages.slice(0, mid), now), this.batches(topic, messages.slice(mid), now)]);
     return [...first, ...second];
   }
 

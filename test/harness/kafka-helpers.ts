@@ -19,13 +19,13 @@ export function uniqueTopic(prefix: string): string {
   return `${clean}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function createTopics(brokers: string[], topics: string[], partitions = 3): Promise<void> {
+export async function createTopics(brokers: string[], topics: string[], partitions = 3, configs: Record<string, string> = {}): Promise<void> {
   const admin = new Kafka({ clientId: 'pharos-test-admin', brokers, logLevel: logLevel.ERROR }).admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) })),
     });
   } finally {
     await admin.disconnect();
