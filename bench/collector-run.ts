@@ -2,14 +2,21 @@
  * One collector run for bench/collector.bench.ts, in its own process so its CPU and peak memory
  * are its own: tails FILE from the beginning into TOPIC until LINES records are acknowledged.
  * Prints one JSON line with the figures.
+ *
+ * BENCH_BUS=null: the same collector into a bus that builds each batch (records, compression:
+ * the producer's work before the wire) and acknowledges it at once. What is left without the
+ * broker and the network is the collector's own ceiling; `BENCH_COMPARE="BENCH_BUS=null"` runs
+ * it beside the real one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../collector/collector.js';
+import type { Bus, BusProducer } from '../core/bus/bus.js';
 import { KafkaBus } from '../core/bus/kafka-bus.js';
 import { validateConfig } from '../core/config/load.js';
 import { createKafka } from '../core/kafka/client.js';
+import { buildBatch, type BatchCodec } from '../core/kafka/record-batch.js';
 import { createLogger } from '../core/log.js';
 import { createRegistry } from '../core/telemetry/registry.js';
 
@@ -23,8 +30,29 @@ const config = validateConfig({
   kafka: { brokers: [broker], topics: { logs: topic }, ...(process.env.BENCH_COMPRESSION ? { compression: process.env.BENCH_COMPRESSION } : {}) },
   collector: { files: [{ include: [file!], service: 'bench', start_at: 'beginning' }], host_metrics: { enabled: false }, self_logs: false, poll_ms: 50, ...(process.env.BENCH_BATCH ? { batch: { max_records: Number(process.env.BENCH_BATCH), ...(process.env.BENCH_BATCH_BYTES ? { max_bytes: Number(process.env.BENCH_BATCH_BYTES) } : {}) } } : {}) },
 });
-const bus = new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log, undefined, { compression: config.kafka.compression, compressionLevel: config.kafka.compression_level });
+const bus: Bus =
+  process.env.BENCH_BUS === 'null'
+    ? acknowledgingBus(config.kafka.compression, config.kafka.compression_level)
+    : new KafkaBus(createKafka(config.kafka, log, config.kafka.brokers), config.kafka.brokers, log, undefined, { compression: config.kafka.compression, compressionLevel: config.kafka.compression_level });
 const registry = createRegistry();
+
+/** A bus whose producer builds every batch as the Kafka producer would, and acknowledges it at once. */
+function acknowledgingBus(codec: BatchCodec, gzipLevel: number): Bus {
+  const producer: BusProducer = {
+    send: async (_topic, messages) => void (await buildBatch(messages, codec, gzipLevel, Date.now())),
+    close: async () => {},
+  };
+  return {
+    kind: 'memory',
+    description: 'a bus that acknowledges at once (bench)',
+    ensureTopics: async () => {},
+    producer: async () => producer,
+    consumer: async () => {
+      throw new Error('the bench bus has no consumers');
+    },
+    close: async () => {},
+  };
+}
 const producer = await bus.producer(); // connect before the clock starts, as kcat's startup is tiny
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();

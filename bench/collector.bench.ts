@@ -8,6 +8,8 @@
  * BENCH_COMPARE="NAME=VALUE ..." adds a second collector run to every round, with those
  * variables set (`BENCH_COMPARE="BENCH_COMPRESSION=lz4"`): two settings compared in one run, on
  * the same broker at the same moment, where figures of separate runs differ by the machine's mood.
+ * BENCH_BUS=null runs the collector into a bus that builds each batch and acknowledges it at
+ * once: `BENCH_COMPARE="BENCH_BUS=null"` shows what the broker and the network cost.
  *
  * The machine is small and noisy (kcat alone has ranged 170k–1.3M lines/s between runs), so the
  * two take turns BENCH_RUNS times (default 5), each on a topic of its own, and the figures are
