@@ -549,6 +549,8 @@ export class KafkaSink {
       } catch (err) {
         componentError(this.t, { error_type: 'acknowledgement_failed', stage: 'sending', error_code: 'internal' }, err, 'acknowledgement callback failed');
       }
+      // Delivered (or in the spool's own copy): nothing reads these bytes again.
+      q.entry.encoded?.release?.();
       this.acknowledged = q.position;
     }
     this.outstandingRecords -= records;

@@ -30,6 +30,7 @@ import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import picomatch from 'picomatch';
 import type { FileInputConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/log.js';
+import { BufferPool } from '../../core/codec/buffer-pool.js';
 import { EncodedLogsBuilder, encodeAttributeFields, type EncodedLogs } from '../../core/codec/encoded-logs.js';
 import { nowNano, type Attributes, type LogRecord } from '../../core/model/records.js';
 import {
@@ -89,6 +90,11 @@ export interface FileTailOptions {
 
 const FINGERPRINT_BYTES = 1024;
 const READ_CHUNK_BYTES = 64 * 1024;
+/**
+ * Idle record buffers kept for the next reads (a read's records fill one 128 KiB buffer of the
+ * pool): room for the ~30 that two batches in flight hold at the sink's defaults.
+ */
+const RECORD_BUFFERS_BYTES = 2 * 1024 * 1024;
 /** Per file per pass, so one busy file cannot starve the others. */
 const READ_BUDGET_BYTES = 1024 * 1024;
 /** A file that could not be opened (permissions, a race with its removal) is tried again after this. */
@@ -161,6 +167,8 @@ export class FileTailSource {
   private readonly openFailures = new Map<string, number>();
   private readonly globs: CompiledGlobs;
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  /** What batches' records are written into, given back by the sink once delivered (core/codec/buffer-pool.ts). */
+  private readonly recordBuffers = new BufferPool(RECORD_BUFFERS_BYTES);
   /** When the lines being ended were read (records' observed time). */
   private observedAt = 0n;
   private readonly log: Logger;
@@ -646,7 +654,7 @@ export class FileTailSource {
 
   private pendingFor(t: TailedFile): EncodedLogsBuilder {
     // Sized for a full read chunk of short lines: growing copies everything written so far.
-    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2));
+    return (t.pending ??= new EncodedLogsBuilder(t.resource, READ_CHUNK_BYTES * 2, this.recordBuffers));
   }
 
   /**

@@ -15,6 +15,7 @@
  */
 import type { Attributes, LogRecord } from '../model/records.js';
 import { writeAttributes, writeLogRecordField } from './otlp-logs-writer.js';
+import type { BufferPool } from './buffer-pool.js';
 import { ProtoWriter, varintSize, writeVarintAt } from './proto-writer.js';
 
 /** Records of one resource (no instrumentation scope), as concatenated `log_records` fields. */
@@ -23,6 +24,11 @@ export interface EncodedLogs {
   readonly bytes: Buffer;
   /** End of each record in `bytes`: where a batch may be cut into messages. */
   readonly ends: readonly number[];
+  /**
+   * Hands `bytes` back for reuse (a pooled builder's): called once by whoever reads them last
+   * (the Kafka sink, after acknowledgement). After it, `bytes` may hold other records.
+   */
+  readonly release?: () => void;
 }
 
 /** A plain line's severity, as its record writes it (severity_number, severity_text). */
@@ -66,11 +72,13 @@ export class EncodedLogsBuilder {
   private suffixAttributes: Buffer | undefined;
   private suffixes: Array<Uint8Array | undefined> = [];
 
+  /** With a `pool`, the records are written into one of its buffers, which `finish()`'s `release` gives back. */
   constructor(
     readonly resource: Attributes,
     sizeHint = 64 * 1024,
+    private readonly pool?: BufferPool,
   ) {
-    this.w = new ProtoWriter(sizeHint);
+    this.w = new ProtoWriter(sizeHint, pool);
   }
 
   get count(): number {
@@ -168,8 +176,17 @@ export class EncodedLogsBuilder {
     return suffix;
   }
 
+  /** The records written; the builder must not be used after. */
   finish(): EncodedLogs {
-    return { resource: this.resource, bytes: this.w.finish(), ends: this.ends };
+    const pool = this.pool;
+    if (pool === undefined) return { resource: this.resource, bytes: this.w.finish(), ends: this.ends };
+    let buf: Buffer | undefined = this.w.buf;
+    const release = () => {
+      // Once: a second call would give back a buffer another builder may be writing by then.
+      if (buf !== undefined) pool.give(buf);
+      buf = undefined;
+    };
+    return { resource: this.resource, bytes: this.w.finish(), ends: this.ends, release };
   }
 }
 

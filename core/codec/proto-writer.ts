@@ -4,6 +4,7 @@
  * write their content in place and close the gap with one copyWithin when the guess was wrong,
  * so no field is measured or copied twice in the common case.
  */
+import type { BufferPool } from './buffer-pool.js';
 import { TWO_64 } from './otlp-values.js';
 
 /** Bytes a varint of `n` (0 ≤ n < 2^53) takes. */
@@ -21,8 +22,12 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** With a `pool`, buffers come from it, and one outgrown goes back to it at once (its bytes were copied). */
+  constructor(
+    initialBytes = 64 * 1024,
+    private readonly pool?: BufferPool,
+  ) {
+    this.buf = pool ? pool.take(initialBytes) : Buffer.allocUnsafe(initialBytes);
   }
 
   ensure(n: number): void {
@@ -30,8 +35,10 @@ export class ProtoWriter {
   }
 
   private grow(n: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + 1024));
+    const bytes = Math.max(this.buf.length * 2, this.pos + n + 1024);
+    const next = this.pool ? this.pool.take(bytes) : Buffer.allocUnsafe(bytes);
     this.buf.copy(next, 0, 0, this.pos);
+    this.pool?.give(this.buf);
     this.buf = next;
   }
 
