@@ -11,6 +11,12 @@
  * BENCH_BUS=null runs the collector into a bus that builds each batch and acknowledges it at
  * once: `BENCH_COMPARE="BENCH_BUS=null"` shows what the broker and the network cost.
  *
+ * The collector is a daemon, measured as it runs once started: in each of its runs a first
+ * collector in the same process tails BENCH_WARMUP_LINES (default 50,000) other lines into the
+ * same topic before the clock starts, so V8 has compiled the hot code (kcat is compiled ahead of
+ * time). That warm-up is printed as well: its lines/s are the cold start's. BENCH_WARMUP_LINES=0
+ * measures the cold process (`BENCH_COMPARE="BENCH_WARMUP_LINES=0"` shows both in one run).
+ *
  * The machine is small and noisy (kcat alone has ranged 170k–1.3M lines/s between runs), so the
  * two take turns BENCH_RUNS times (default 5), each on a topic of its own, and the figures are
  * each one's median run. A first round is not counted: the broker's JIT warms up over the first
@@ -34,6 +40,7 @@ const run = promisify(execFile);
 const LINES = Number(process.env.BENCH_LINES ?? 500_000);
 const LINE_BYTES = 200;
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+const WARMUP_LINES = Math.max(0, Number(process.env.BENCH_WARMUP_LINES ?? 50_000));
 
 interface Figures {
   /** CPU the broker spent during the run: its share of the machine's two cores. */
@@ -43,12 +50,14 @@ interface Figures {
   max_rss_mb: number;
   lines_per_s: number;
   mb_per_s: number;
+  /** The collector's warm-up before the clock started (a cold process): lines/s. */
+  warmup_lines_per_s?: number;
 }
 
-async function writeLines(path: string): Promise<void> {
+async function writeLines(path: string, lines: number, first = 0): Promise<void> {
   const out = createWriteStream(path);
   const pad = 'x'.repeat(LINE_BYTES);
-  for (let i = 0; i < LINES; i++) {
+  for (let i = first; i < first + lines; i++) {
     const head = `2026-11-23T10:00:00.${String(i % 1000).padStart(3, '0')}Z INFO req=${i} path=/api/orders/${i % 977} status=200 msg=`;
     if (!out.write(head + pad.slice(head.length + 1) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
   }
@@ -96,17 +105,21 @@ function compareEnv(): Record<string, string> | undefined {
 }
 
 async function pharos(broker: string, topic: string, file: string, bytes: number, env?: Record<string, string>): Promise<Figures> {
+  const warmupLines = Number(env?.BENCH_WARMUP_LINES ?? WARMUP_LINES);
   // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the collector run there (open it in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...prof, ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES), warmupFile, String(Math.min(warmupLines, WARMUP_LINES))], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   const line = out.trim().split('\n').pop() ?? '';
   if (code !== 0) throw new Error(`collector run exited ${code}: ${out.slice(-2000)}`);
-  const r = JSON.parse(line) as { seconds: number; cpu_seconds: number; max_rss_mb: number; send_seconds: number; sends: number };
-  console.log(`pharos: ${r.sends} sends to Kafka, ${r.send_seconds.toFixed(2)} s waiting for their acknowledgements (${((1000 * r.send_seconds) / Math.max(1, r.sends)).toFixed(1)} ms each)`);
-  return { ...r, lines_per_s: LINES / r.seconds, mb_per_s: bytes / 1e6 / r.seconds };
+  const r = JSON.parse(line) as { seconds: number; cpu_seconds: number; max_rss_mb: number; send_seconds: number; sends: number; warmup?: { lines: number; seconds: number; cpu_seconds: number } };
+  const w = r.warmup;
+  const warm = w ? `; warm-up ${w.lines.toLocaleString('en')} lines at ${Math.round(w.lines / w.seconds).toLocaleString('en')} lines/s (${w.cpu_seconds.toFixed(2)} CPU-s, cold process)` : '; cold process';
+  console.log(`pharos: ${r.sends} sends to Kafka, ${r.send_seconds.toFixed(2)} s waiting for their acknowledgements (${((1000 * r.send_seconds) / Math.max(1, r.sends)).toFixed(1)} ms each)${warm}`);
+  const { warmup: _, ...figures } = r;
+  return { ...figures, ...(w ? { warmup_lines_per_s: w.lines / w.seconds } : {}), lines_per_s: LINES / r.seconds, mb_per_s: bytes / 1e6 / r.seconds };
 }
 
 /** The run with the median rate (the lower middle one for an even count): its figures stay one run's. */
@@ -132,9 +145,12 @@ const m = machine();
 printMachine(m);
 const dir = mkdtempSync(join(tmpdir(), 'pharos-bench-'));
 const file = join(dir, 'lines.log');
-await writeLines(file);
+await writeLines(file, LINES);
+// Other lines than the measured ones (their own req= numbers), in a file of their own.
+const warmupFile = join(dir, 'warmup.log');
+await writeLines(warmupFile, WARMUP_LINES, LINES);
 const bytes = statSync(file).size;
-console.log(`input: ${LINES.toLocaleString('en')} lines of ${LINE_BYTES} bytes (${(bytes / 1e6).toFixed(1)} MB)`);
+console.log(`input: ${LINES.toLocaleString('en')} lines of ${LINE_BYTES} bytes (${(bytes / 1e6).toFixed(1)} MB); collector warm-up before the clock: ${WARMUP_LINES.toLocaleString('en')} other lines`);
 
 const broker = await LocalBroker.start({
   version: '3.9.1',
@@ -166,7 +182,7 @@ try {
     if (v) runs.variant.push(v);
   }
   const fmt = (name: string, f: Figures) =>
-    `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s`;
+    `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s${f.warmup_lines_per_s ? `  (warm-up, cold: ${Math.round(f.warmup_lines_per_s).toLocaleString('en')} lines/s)` : ''}`;
   if (RUNS > 1) {
     for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${fmt('kcat', runs.kcat[i]!)}\n       ${fmt('pharos', runs.pharos[i]!)}${variant ? `\n       ${fmt('variant', runs.variant[i]!)}` : ''}`);
     console.log(`median of ${RUNS} runs:`);
