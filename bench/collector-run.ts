@@ -14,7 +14,8 @@
  * broker and the network is the collector's own ceiling; `BENCH_COMPARE="BENCH_BUS=null"` runs
  * it beside the real one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCollector } from '../collector/collector.js';
@@ -71,6 +72,22 @@ async function sentBy(registry: Registry): Promise<number> {
   return m.filter((v) => v.labels.component_id === 'kafka_logs').reduce((n, v) => n + v.value, 0);
 }
 
+/** The V8 profiler of this process, through the inspector protocol (what `node --cpu-prof` uses for the whole process). */
+async function startProfiler(): Promise<{ stopInto(dir: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stopInto(dir: string) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `collector-run.${process.pid}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function untilSent(registry: Registry, count: number): Promise<void> {
   const deadline = Date.now() + 600_000;
   while ((await sentBy(registry)) < count) {
@@ -94,11 +111,14 @@ if (warmupFile && warmupLines > 0) {
   await warm.stop();
   rmSync(warmDir, { recursive: true, force: true });
 }
+// BENCH_CPU_PROF=DIR: a CPU profile of the measured run alone (the warm-up and the process's start left out).
+const profiler = process.env.BENCH_CPU_PROF ? await startProfiler() : undefined;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const collector = await startCollector({ config, bus, log, registry });
 await untilSent(registry, lines);
 const seconds = (performance.now() - t0) / 1000;
+if (profiler) await profiler.stopInto(process.env.BENCH_CPU_PROF!);
 // Time the sink spent waiting for Kafka's acknowledgements, and in how many sends: where the wall time went.
 const sendHistogram = ((await registry.getSingleMetric('pharos_collector_send_duration_seconds')?.get())?.values ?? []) as Array<{ value: number; metricName?: string }>;
 const sendSeconds = sendHistogram.filter((v) => v.metricName?.endsWith('_sum')).reduce((n, v) => n + v.value, 0);
