@@ -316,10 +316,14 @@ export const configSchema = z.strictObject({
         .prefault({}),
       batch: z
         .strictObject({
-          // One Kafka request per batch, one batch in flight (the checkpoint invariant): few large
-          // batches carry more lines per round trip (`npm run bench:collector`).
-          max_records: z.number().int().min(1).default(4000),
-          max_bytes: z.number().int().min(1024).default(1024 * 1024),
+          // One Kafka request per batch, one batch in flight (the checkpoint invariant): a batch
+          // carries what librdkafka spreads over several requests in flight. Against 4,000 records
+          // and 1 MiB, 16,000 and 4 MiB ran 1.16-1.24x the lines/s with 45% less broker CPU
+          // (`npm run bench:collector`: the broker's cost is per request as much as per byte).
+          // Requests stay within the broker's message.max.bytes: the producer splits a batch
+          // that compresses past it, and each message stays under 1 MiB.
+          max_records: z.number().int().min(1).default(16_000),
+          max_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
           // librdkafka's default (linger.ms), which Vector's and Fluent Bit's Kafka outputs ship
           // with: under load batches fill by size while the previous one is on the wire, and the
           // last lines of a burst wait 5 ms, not 100 (10% of a 100 MB bench run was that wait).
