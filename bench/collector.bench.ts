@@ -107,7 +107,8 @@ function compareEnv(): Record<string, string> | undefined {
 async function pharos(broker: string, topic: string, file: string, bytes: number, env?: Record<string, string>): Promise<Figures> {
   const warmupLines = Number(env?.BENCH_WARMUP_LINES ?? WARMUP_LINES);
   // BENCH_CPU_PROF=DIR: collector-run.ts writes a V8 CPU profile of the measured run there (open it in Chrome DevTools).
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES), warmupFile, String(Math.min(warmupLines, WARMUP_LINES))], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const nodeFlags = env?.BENCH_NODE_FLAGS ?? process.env.BENCH_NODE_FLAGS;
+  const child = spawn(process.execPath, [...(nodeFlags ? nodeFlags.split(' ') : []), await bundleCollectorRun(), broker, topic, file, String(LINES), warmupFile, String(Math.min(warmupLines, WARMUP_LINES))], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((r) => child.once('exit', r));
