@@ -152,23 +152,28 @@ await writeLines(warmupFile, WARMUP_LINES, LINES);
 const bytes = statSync(file).size;
 console.log(`input: ${LINES.toLocaleString('en')} lines of ${LINE_BYTES} bytes (${(bytes / 1e6).toFixed(1)} MB); collector warm-up before the clock: ${WARMUP_LINES.toLocaleString('en')} other lines`);
 
-const broker = await LocalBroker.start({
-  version: '3.9.1',
-  port: await freePort(),
-  controllerPort: await freePort(),
-  cacheDir: defaultKafkaCacheDir(),
-  dataDir: join(dir, 'kafka'),
-  log: createLogger({ level: 'warn' }),
-});
+const startBroker = async (name: string) =>
+  LocalBroker.start({
+    version: '3.9.1',
+    port: await freePort(),
+    controllerPort: await freePort(),
+    cacheDir: defaultKafkaCacheDir(),
+    dataDir: join(dir, name),
+    log: createLogger({ level: 'warn' }),
+  });
+const broker = await startBroker('kafka');
+// BENCH_SEPARATE_BROKERS=1: kcat gets a broker of its own (same version and settings).
+const kcatBroker = process.env.BENCH_SEPARATE_BROKERS === '1' ? await startBroker('kafka-kcat') : broker;
+if (kcatBroker !== broker) console.log('kcat and Pharos on separate brokers');
 try {
   const address = broker.brokers[0]!;
   const variant = compareEnv();
   const runs: { kcat: Figures[]; pharos: Figures[]; variant: Figures[] } = { kcat: [], pharos: [], variant: [] };
   for (let i = 0; i <= RUNS; i++) {
-    await createTopic(broker.brokers, `bench.kcat.${i}`);
+    await createTopic(kcatBroker.brokers, `bench.kcat.${i}`);
     await createTopic(broker.brokers, `bench.pharos.${i}`);
     if (variant) await createTopic(broker.brokers, `bench.variant.${i}`);
-    const k = await withBrokerCpu(broker.pid, () => kcat(address, `bench.kcat.${i}`, file, bytes));
+    const k = await withBrokerCpu(kcatBroker.pid, () => kcat(kcatBroker.brokers[0]!, `bench.kcat.${i}`, file, bytes));
     // The variant goes first in odd rounds: neither side always follows kcat.
     const v1 = variant && i % 2 === 1 ? await withBrokerCpu(broker.pid, () => pharos(address, `bench.variant.${i}`, file, bytes, variant)) : undefined;
     const p = await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes));
@@ -204,6 +209,7 @@ try {
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();
+  if (kcatBroker !== broker) await kcatBroker.stop();
   // 100 MB of input and the broker's log: gone with the run.
   rmSync(dir, { recursive: true, force: true });
 }
