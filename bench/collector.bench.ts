@@ -10,6 +10,8 @@
  * the same broker at the same moment, where figures of separate runs differ by the machine's mood.
  * BENCH_BUS=null runs the collector into a bus that builds each batch and acknowledges it at
  * once: `BENCH_COMPARE="BENCH_BUS=null"` shows what the broker and the network cost.
+ * BENCH_SEPARATE_BROKERS=1 gives kcat a broker of its own, in case one producer's traffic
+ * changed how the shared broker serves the other (it did not, in the runs that tried it).
  *
  * The collector is a daemon, measured as it runs once started: in each of its runs a first
  * collector in the same process tails BENCH_WARMUP_LINES (default 50,000) other lines into the
