@@ -26,7 +26,7 @@
  * a round on a cold broker would measure the JVM, not the producers. The broker's CPU during each
  * run is printed too: it shares the two cores with the producer.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,49 +165,52 @@ const startBroker = async (name: string) =>
   });
 const broker = await startBroker('kafka');
 // BENCH_SEPARATE_BROKERS=1: kcat gets a broker of its own (same version and settings).
-const kcatBroker = process.env.BENCH_SEPARATE_BROKERS === '1' ? await startBroker('kafka-kcat') : broker;
+// The peer and GNU time, which measures it; without them the collector runs alone, with a note.
+const peerMissing = ['kcat', '/usr/bin/time'].find((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
+if (peerMissing) console.log(`${peerMissing} is not installed (apt-get install kcat time): kcat skipped, no ratio printed`);
+const kcatBroker = process.env.BENCH_SEPARATE_BROKERS === '1' && !peerMissing ? await startBroker('kafka-kcat') : broker;
 if (kcatBroker !== broker) console.log('kcat and Pharos on separate brokers');
 try {
   const address = broker.brokers[0]!;
   const variant = compareEnv();
   const runs: { kcat: Figures[]; pharos: Figures[]; variant: Figures[] } = { kcat: [], pharos: [], variant: [] };
   for (let i = 0; i <= RUNS; i++) {
-    await createTopic(kcatBroker.brokers, `bench.kcat.${i}`);
+    if (!peerMissing) await createTopic(kcatBroker.brokers, `bench.kcat.${i}`);
     await createTopic(broker.brokers, `bench.pharos.${i}`);
     if (variant) await createTopic(broker.brokers, `bench.variant.${i}`);
-    const k = await withBrokerCpu(kcatBroker.pid, () => kcat(kcatBroker.brokers[0]!, `bench.kcat.${i}`, file, bytes));
+    const k = peerMissing ? undefined : await withBrokerCpu(kcatBroker.pid, () => kcat(kcatBroker.brokers[0]!, `bench.kcat.${i}`, file, bytes));
     // The variant goes first in odd rounds: neither side always follows kcat.
     const v1 = variant && i % 2 === 1 ? await withBrokerCpu(broker.pid, () => pharos(address, `bench.variant.${i}`, file, bytes, variant)) : undefined;
     const p = await withBrokerCpu(broker.pid, () => pharos(address, `bench.pharos.${i}`, file, bytes));
     const v = v1 ?? (variant ? await withBrokerCpu(broker.pid, () => pharos(address, `bench.variant.${i}`, file, bytes, variant)) : undefined);
     if (i === 0) {
-      console.log(`warm-up round (not counted): kcat ${Math.round(k.lines_per_s).toLocaleString('en')}, pharos ${Math.round(p.lines_per_s).toLocaleString('en')} lines/s`);
+      console.log(`warm-up round (not counted): ${k ? `kcat ${Math.round(k.lines_per_s).toLocaleString('en')}, ` : ''}pharos ${Math.round(p.lines_per_s).toLocaleString('en')} lines/s`);
       continue;
     }
-    runs.kcat.push(k);
+    if (k) runs.kcat.push(k);
     runs.pharos.push(p);
     if (v) runs.variant.push(v);
   }
   const fmt = (name: string, f: Figures) =>
     `${name.padEnd(8)} ${Math.round(f.lines_per_s).toLocaleString('en').padStart(9)} lines/s  ${f.mb_per_s.toFixed(1).padStart(6)} MB/s  ${f.seconds.toFixed(2)} s  CPU ${f.cpu_seconds.toFixed(2)} s  peak RSS ${Math.round(f.max_rss_mb)} MB  broker CPU ${f.broker_cpu_seconds?.toFixed(2)} s${f.warmup_lines_per_s ? `  (warm-up, cold: ${Math.round(f.warmup_lines_per_s).toLocaleString('en')} lines/s)` : ''}`;
   if (RUNS > 1) {
-    for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${fmt('kcat', runs.kcat[i]!)}\n       ${fmt('pharos', runs.pharos[i]!)}${variant ? `\n       ${fmt('variant', runs.variant[i]!)}` : ''}`);
+    for (let i = 0; i < RUNS; i++) console.log(`run ${i + 1}: ${[...(runs.kcat[i] ? [fmt('kcat', runs.kcat[i]!)] : []), fmt('pharos', runs.pharos[i]!), ...(variant ? [fmt('variant', runs.variant[i]!)] : [])].join('\n       ')}`);
     console.log(`median of ${RUNS} runs:`);
   }
-  const k = median(runs.kcat);
+  const k = runs.kcat.length > 0 ? median(runs.kcat) : undefined;
   const p = median(runs.pharos);
-  console.log(fmt('kcat', k));
+  if (k) console.log(fmt('kcat', k));
   console.log(fmt('pharos', p));
-  const ratio = p.lines_per_s / k.lines_per_s;
-  console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
+  const ratio = k ? p.lines_per_s / k.lines_per_s : undefined;
+  if (k && ratio !== undefined) console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
   const v = variant ? median(runs.variant) : undefined;
   if (v) {
     console.log(fmt('variant', v));
     // Round by round as well as of the medians: the two ran back to back on the same broker.
     const perRound = runs.variant.map((f, i) => f.lines_per_s / runs.pharos[i]!.lines_per_s);
-    console.log(`variant (${process.env.BENCH_COMPARE}) / pharos: ${(v.lines_per_s / p.lines_per_s).toFixed(2)}× the rate (by round: ${perRound.map((r) => r.toFixed(2)).join(', ')}), variant / kcat: ${(v.lines_per_s / k.lines_per_s).toFixed(2)}×`);
+    console.log(`variant (${process.env.BENCH_COMPARE}) / pharos: ${(v.lines_per_s / p.lines_per_s).toFixed(2)}× the rate (by round: ${perRound.map((r) => r.toFixed(2)).join(', ')})${k ? `, variant / kcat: ${(v.lines_per_s / k.lines_per_s).toFixed(2)}×` : ''}`);
   }
-  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k, pharos: p, ratio_rate: ratio, ...(v ? { variant: { env: process.env.BENCH_COMPARE, figures: v } } : {}), all_runs: runs });
+  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k ?? null, pharos: p, ratio_rate: ratio ?? null, ...(v ? { variant: { env: process.env.BENCH_COMPARE, figures: v } } : {}), all_runs: runs });
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();
