@@ -26,6 +26,7 @@ import { createKafka } from '../core/kafka/client.js';
 import { buildBatch, type BatchCodec } from '../core/kafka/record-batch.js';
 import { createLogger } from '../core/log.js';
 import { createRegistry, type Registry } from '../core/telemetry/registry.js';
+import { producerOnlyBus } from '../test/harness/producer-only-bus.js';
 
 const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
 
@@ -55,16 +56,7 @@ function acknowledgingBus(codec: BatchCodec, gzipLevel: number): Bus {
     send: async (_topic, messages) => void (await buildBatch(messages, codec, gzipLevel, Date.now())),
     close: async () => {},
   };
-  return {
-    kind: 'memory',
-    description: 'a bus that acknowledges at once (bench)',
-    ensureTopics: async () => {},
-    producer: async () => producer,
-    consumer: async () => {
-      throw new Error('the bench bus has no consumers');
-    },
-    close: async () => {},
-  };
+  return producerOnlyBus(producer, 'a bus that acknowledges at once (bench)');
 }
 /** Records the collector's Kafka sink has had acknowledged. */
 async function sentBy(registry: Registry): Promise<number> {

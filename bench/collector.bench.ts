@@ -164,10 +164,10 @@ const startBroker = async (name: string) =>
     log: createLogger({ level: 'warn' }),
   });
 const broker = await startBroker('kafka');
-// BENCH_SEPARATE_BROKERS=1: kcat gets a broker of its own (same version and settings).
 // The peer and GNU time, which measures it; without them the collector runs alone, with a note.
 const peerMissing = ['kcat', '/usr/bin/time'].find((bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0);
 if (peerMissing) console.log(`${peerMissing} is not installed (apt-get install kcat time): kcat skipped, no ratio printed`);
+// BENCH_SEPARATE_BROKERS=1: kcat gets a broker of its own (same version and settings).
 const kcatBroker = process.env.BENCH_SEPARATE_BROKERS === '1' && !peerMissing ? await startBroker('kafka-kcat') : broker;
 if (kcatBroker !== broker) console.log('kcat and Pharos on separate brokers');
 try {
@@ -201,8 +201,8 @@ try {
   const p = median(runs.pharos);
   if (k) console.log(fmt('kcat', k));
   console.log(fmt('pharos', p));
-  const ratio = k ? p.lines_per_s / k.lines_per_s : undefined;
-  if (k && ratio !== undefined) console.log(`pharos / kcat: ${ratio.toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
+  const ratio = k ? p.lines_per_s / k.lines_per_s : null;
+  if (k) console.log(`pharos / kcat: ${(p.lines_per_s / k.lines_per_s).toFixed(2)}× the rate, ${(p.cpu_seconds / k.cpu_seconds).toFixed(2)}× the CPU`);
   const v = variant ? median(runs.variant) : undefined;
   if (v) {
     console.log(fmt('variant', v));
@@ -210,7 +210,7 @@ try {
     const perRound = runs.variant.map((f, i) => f.lines_per_s / runs.pharos[i]!.lines_per_s);
     console.log(`variant (${process.env.BENCH_COMPARE}) / pharos: ${(v.lines_per_s / p.lines_per_s).toFixed(2)}× the rate (by round: ${perRound.map((r) => r.toFixed(2)).join(', ')})${k ? `, variant / kcat: ${(v.lines_per_s / k.lines_per_s).toFixed(2)}×` : ''}`);
   }
-  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k ?? null, pharos: p, ratio_rate: ratio ?? null, ...(v ? { variant: { env: process.env.BENCH_COMPARE, figures: v } } : {}), all_runs: runs });
+  const path = writeResults('collector', { machine: m, lines: LINES, line_bytes: LINE_BYTES, runs: RUNS, kcat: k ?? null, pharos: p, ratio_rate: ratio, ...(v ? { variant: { env: process.env.BENCH_COMPARE, figures: v } } : {}), all_runs: runs });
   console.log(`results: ${path}`);
 } finally {
   await broker.stop();

@@ -6,6 +6,7 @@
 import { expect, test } from 'vitest';
 import { componentTelemetry } from '../events.js';
 import type { Bus, BusMessage, BusProducer } from '../../core/bus/bus.js';
+import { producerOnlyBus } from '../../test/harness/producer-only-bus.js';
 import { BufferPool } from '../../core/codec/buffer-pool.js';
 import { EncodedLogsBuilder, encodeAttributeFields } from '../../core/codec/encoded-logs.js';
 import { silentLogger } from '../../core/log.js';
@@ -24,16 +25,7 @@ function scriptedBus(events: string[], failures: number): Bus {
     },
     close: async () => {},
   };
-  return {
-    kind: 'memory',
-    description: 'scripted',
-    ensureTopics: async () => {},
-    producer: async () => producer,
-    consumer: async () => {
-      throw new Error('no consumers');
-    },
-    close: async () => {},
-  };
+  return producerOnlyBus(producer, 'a scripted bus');
 }
 
 test('a pooled batch is given back once, after its acknowledgement, and after the retries that read it', async () => {
